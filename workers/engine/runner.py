@@ -1,0 +1,85 @@
+"""The model runner: turns scheduled sequences into tensors, runs the model and the codec, returns host data.
+
+It owns every device tensor of the engine: the model with its static caches and slot state, the codec decoder
+with its per-slot streaming state, and each admitted sequence's prompt. The host reads results back once per
+step, after the step's device work (the decode step itself never synchronises).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from workers.codec.decoder import CodecDecoder
+from workers.engine.sequence import Sequence
+from workers.model.qwen3_tts import Qwen3TTSModel
+from workers.prompt import Prompt
+
+KV_BUCKET = 64  # attended cache length is rounded up to this, so compiled steps see few distinct shapes
+
+
+@dataclass
+class StepOutput:
+    codes: np.ndarray  # int64 [slots, 16] frame emitted by each slot this step
+    next_code0: np.ndarray  # int64 [slots] codebook 0 of each slot's next frame (EOS = that slot ends)
+    pcm: np.ndarray  # float32 [slots, samples_per_frame]
+
+
+class ModelRunner:
+    def __init__(self, model: Qwen3TTSModel, codec: CodecDecoder, slots: int, max_context: int):
+        self.model, self.codec = model, codec
+        self.slots, self.max_context = slots, max_context
+        self.device = model.talker.codec_head.weight.device
+        model.allocate(slots, max_context, max_text=max_context)
+        self.codec_state = codec.new_state(slots)
+        self.prompts: dict[int, Prompt] = {}
+        self._decode_step = model.decode_step
+
+    def compile(self) -> None:
+        """Compile the batched decode step (whole frame: predictor, talker, sampling) as one graph."""
+        self._decode_step = torch.compile(self.model.decode_step, fullgraph=True, dynamic=False)
+
+    def stage(self, seq: Sequence, prompt: Prompt) -> None:
+        """Keep a submitted sequence's prompt until its prefill completes."""
+        self.prompts[seq.seq_id] = prompt
+
+    @torch.inference_mode()
+    def admit(self, seq: Sequence) -> None:
+        """Write a sequence's parameters, seed and text track into its slot and reset the slot's codec."""
+        st, slot, s = self.model.state, seq.slot, seq.sampling
+        prompt = self.prompts[seq.seq_id]
+        st.seed[slot] = seq.seed
+        st.repetition_penalty[slot] = s.repetition_penalty
+        for rows, greedy, temp, k, p in (
+            (st.talker_sampling, not s.do_sample, s.temperature, s.top_k, s.top_p),
+            (st.predictor_sampling, not s.subtalker_do_sample, s.subtalker_temperature, s.subtalker_top_k,
+             s.subtalker_top_p),
+        ):
+            rows.greedy[slot], rows.temperature[slot], rows.top_k[slot], rows.top_p[slot] = greedy, temp, k, p
+        n = prompt.trailing.shape[0]
+        st.text[slot, :n] = prompt.trailing
+        st.text_len[slot] = n
+        self.codec.reset(self.codec_state, torch.tensor([slot], device=self.device))
+
+    def release(self, seq: Sequence) -> None:
+        self.prompts.pop(seq.seq_id, None)
+
+    @torch.inference_mode()
+    def prefill(self, seq: Sequence, start: int, length: int) -> None:
+        prompt = self.prompts[seq.seq_id]
+        hidden = self.model.prefill_chunk(prompt.embeds[start:start + length], seq.slot, start)
+        if start + length == prompt.length:
+            self.model.first_code(hidden[-1], seq.slot, prompt.length)
+            del self.prompts[seq.seq_id]
+
+    @torch.inference_mode()
+    def decode(self, seqs: list[Sequence]) -> StepOutput:
+        active = torch.zeros(self.slots, dtype=torch.bool)
+        active[[s.slot for s in seqs]] = True
+        longest = max(s.prompt_len + s.frames for s in seqs) + 1
+        kv_len = min(-(-longest // KV_BUCKET) * KV_BUCKET, self.max_context)
+        codes, nxt = self._decode_step(active.to(self.device), kv_len)
+        pcm = self.codec.step(codes.unsqueeze(1), self.codec_state)
+        return StepOutput(codes.cpu().numpy(), nxt.cpu().numpy(), pcm.float().cpu().numpy())

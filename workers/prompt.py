@@ -1,0 +1,89 @@
+"""Prompt construction: a validated request -> talker prompt embeddings and the trailing text track.
+
+Layout (architecture reference §2.3), every position = text track + codec track:
+  [instruction, text only]          <|im_start|>user\\n{instruct}<|im_end|>\\n     (if any)
+  [role, text only]                 <|im_start|> assistant \\n
+  [header]                          tts_pad + C(think / nothink prefix, language), tts_pad + speaker, tts_bos + C(pad)
+  [body]   non-streaming text:      T(t_1..t_n, tts_eos) + C(pad),  then tts_pad + C(bos);  trailing = [tts_pad]
+           streaming text:          T(t_1) + C(bos);                trailing = T(t_2..t_n, tts_eos)
+Text vectors are projected in the same groups as the official code (instruction, role, [bos, eos, pad], first
+token, the rest), because a matrix product's rounding depends on how many rows it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from workers.config import ModelConfig
+from workers.model.qwen3_tts import Qwen3TTSModel
+from workers.request import SynthesisRequest
+from workers.text import ROLE_PREFIX_LEN, TARGET_SUFFIX_LEN, TextTokenizer
+
+
+@dataclass
+class Prompt:
+    embeds: torch.Tensor  # [P, D] prefill inputs
+    trailing: torch.Tensor  # [n, D] text-track vectors added to decode steps 0, 1, ... (then tts_pad)
+
+    @property
+    def length(self) -> int:
+        return self.embeds.shape[0]
+
+
+def default_non_streaming(config: ModelConfig) -> bool:
+    """The official defaults: whole text in the prompt for CustomVoice/VoiceDesign, streaming text for clones."""
+    return config.model_type != "base"
+
+
+def language_prefix(config: ModelConfig, language: str, speaker: str | None) -> list[int]:
+    """The codec 'think' prefix: auto -> [nothink, think_bos, think_eos]; else [think, think_bos, lang, think_eos].
+
+    A dialect speaker overrides Chinese or auto with its dialect id (which also selects the 4-token form).
+    """
+    t = config.talker
+    lang = language.lower()
+    lang_id = None if lang == "auto" else t.language_ids[lang]
+    if lang in ("chinese", "auto") and speaker and t.speaker_dialects.get(speaker.lower()):
+        lang_id = t.language_ids[t.speaker_dialects[speaker.lower()]]
+    if lang_id is None:
+        return [t.codec_nothink_id, t.codec_think_bos_id, t.codec_think_eos_id]
+    return [t.codec_think_id, t.codec_think_bos_id, lang_id, t.codec_think_eos_id]
+
+
+@torch.inference_mode()
+def build_prompt(model: Qwen3TTSModel, tokenizer: TextTokenizer, req: SynthesisRequest) -> Prompt:
+    config, talker = model.config, model.talker
+    t = config.talker
+    device = talker.codec_head.weight.device
+    as_ids = lambda ids: torch.tensor([ids], dtype=torch.int64, device=device)  # noqa: E731
+
+    ids = as_ids(tokenizer.target_ids(req.text))
+    tts_bos, tts_eos, tts_pad = (v.view(1, 1, -1) for v in model.special_text_vectors())
+
+    codec_ids = language_prefix(config, req.language, req.speaker)
+    codec_track = [talker.codec(as_ids(codec_ids))]
+    if req.speaker:
+        codec_track.append(talker.codec(torch.tensor(t.speakers[req.speaker.lower()], device=device)).view(1, 1, -1))
+    codec_track.append(talker.codec(as_ids([t.codec_pad_id, t.codec_bos_id])))
+    codec_track = torch.cat(codec_track, dim=1)  # [1, K, D]; its last entry C(bos) starts the body
+    k = codec_track.shape[1]
+
+    parts = []
+    if req.instruct:
+        parts.append(talker.text(as_ids(tokenizer.instruct_ids(req.instruct))))
+    parts.append(talker.text(ids[:, :ROLE_PREFIX_LEN]))
+    parts.append(torch.cat((tts_pad.expand(-1, k - 2, -1), tts_bos), dim=1) + codec_track[:, :-1])
+
+    non_streaming = default_non_streaming(config) if req.non_streaming is None else req.non_streaming
+    text_ids = ids[:, ROLE_PREFIX_LEN:-TARGET_SUFFIX_LEN]
+    if non_streaming:
+        n = text_ids.shape[1]
+        parts.append(torch.cat((talker.text(text_ids), tts_eos), dim=1) + talker.codec(as_ids([t.codec_pad_id] * (n + 1))))
+        parts.append(tts_pad + talker.codec(as_ids([t.codec_bos_id])))
+        trailing = tts_pad
+    else:
+        parts.append(talker.text(ids[:, ROLE_PREFIX_LEN:ROLE_PREFIX_LEN + 1]) + codec_track[:, -1:])
+        trailing = torch.cat((talker.text(ids[:, ROLE_PREFIX_LEN + 1:-TARGET_SUFFIX_LEN]), tts_eos), dim=1)
+    return Prompt(embeds=torch.cat(parts, dim=1)[0], trailing=trailing[0])
