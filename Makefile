@@ -37,7 +37,8 @@ test-slow: setup
 	$(PY) -m pytest -q -m slow
 
 bench: setup
-	$(PY) -m benchmarks.engine_speed --threads $(THREADS)
+	$(PY) -m benchmarks.engine_speed --threads $(THREADS) --compile
+	$(PY) -m benchmarks.codec_speed --threads $(THREADS)
 
 lint: setup
 	$(VENV)/bin/ruff check workers tests benchmarks

@@ -1,7 +1,7 @@
 """Codec decoder speed at the real 12 Hz dimensions (random weights, float32): our stateful step vs the official
 whole-utterance decode, plus their max difference on the same weights.
 
-    .venv/bin/python benchmarks/codec_speed.py [--frames 100] [--threads 2] [--repeats 3] [--no-oracle]
+    .venv/bin/python -m benchmarks.codec_speed [--frames 100] [--threads 2] [--repeats 3] [--no-oracle]
 
 Reported: seconds of compute per second of audio (one frame = 80 ms). Ours steps T=1 frame at a time (the
 streaming path; the offline `decode` is the same loop), at batch 1 and batch 4 (per stream). The oracle runs
@@ -12,54 +12,25 @@ for <= 300 frames). Timings on shared CPUs swing a lot: runs alternate and min/m
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.machinery
 import json
 import statistics
-import sys
 import time
-import types
 from pathlib import Path
 
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.engine_speed import DEFAULT_CKPT, ensure_checkpoint
+from workers.codec import CodecDecoder
+from workers.config import CodecConfig
 
-from workers.codec import CodecDecoder  # noqa: E402
-from workers.config import CodecConfig  # noqa: E402
-
-REAL_CONFIG = Path("/work/shared/reference/checkpoints/Qwen3-TTS-12Hz-0.6B-CustomVoice/speech_tokenizer/config.json")
 FRAME_S = 0.08
 
 
-def randomise(decoder: nn.Module) -> None:
-    """Weights that give a real signal (HF's default init decodes to ~1e-7, a denormal-prone non-benchmark)."""
-    for mod in decoder.modules():
-        if isinstance(mod, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
-            mod.reset_parameters()
-    for name, p in decoder.named_parameters():
-        if name.endswith("embedding_sum"):
-            p.normal_()
-        elif name.endswith("cluster_usage"):
-            p.uniform_(0.5, 2.0)
-        elif name.endswith(("alpha", "beta")):
-            p.normal_(0.0, 0.1)
-        elif name.endswith(("layer_scale.scale", "gamma")):
-            p.fill_(0.05)
-
-
 def oracle_decoder(raw_config: dict, ours: CodecDecoder) -> nn.Module:
-    for name in ("sox", "onnxruntime", "torchaudio", "torchaudio.compliance", "torchaudio.compliance.kaldi"):
-        try:
-            importlib.import_module(name)
-        except Exception:  # the 12 Hz path never uses them; stand in empty modules
-            mod = types.ModuleType(name)
-            mod.__spec__ = importlib.machinery.ModuleSpec(name, None)
-            sys.modules[name] = mod
-            parent, _, child = name.rpartition(".")
-            if parent:
-                setattr(sys.modules[parent], child, mod)
+    from tests.oracle import import_qwen_tts
+
+    import_qwen_tts()
     from qwen_tts.core.tokenizer_12hz.configuration_qwen3_tts_tokenizer_v2 import (
         Qwen3TTSTokenizerV2DecoderConfig,
     )
@@ -87,23 +58,21 @@ def time_steps(dec: CodecDecoder, codes: torch.Tensor) -> tuple[list[float], tor
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", type=Path, default=REAL_CONFIG)
+    ap.add_argument("--checkpoint", type=Path, default=DEFAULT_CKPT)
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-oracle", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    raw = json.loads(args.config.read_text())
-    config = CodecConfig.parse(raw, str(args.config))
-    torch.manual_seed(0)
-    ours = CodecDecoder(config)
-    with torch.no_grad():
-        randomise(ours)
+    codec_dir = ensure_checkpoint(args.checkpoint) / "speech_tokenizer"
+    raw = json.loads((codec_dir / "config.json").read_text())
+    config = CodecConfig.parse(raw, str(codec_dir))
+    ours = CodecDecoder.from_checkpoint(codec_dir, config)
     oracle = None if args.no_oracle else oracle_decoder(raw, ours)
     n = args.frames
     codes = torch.randint(0, config.codebook_size, (4, n, config.num_quantizers))
-    print(f"real dims from {args.config}, {sum(p.numel() for p in ours.parameters()) / 1e6:.1f} M decoder params, "
+    print(f"real dims from {codec_dir}, {sum(p.numel() for p in ours.parameters()) / 1e6:.1f} M decoder params, "
           f"float32, {args.threads} threads, {n} frames ({n * FRAME_S:.1f} s audio)")
 
     with torch.no_grad():  # warm-up (oneDNN primitive creation, allocator)

@@ -6,24 +6,21 @@ equal), then mapped from disk with safetensors and cast to the requested dtype/d
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from torch import nn
 
 from workers.config import ConfigError, ModelConfig
 
-log = logging.getLogger(__name__)
-
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 REQUIRED_FILES = ("config.json", "generation_config.json", "model.safetensors", "vocab.json", "merges.txt",
                   "tokenizer_config.json", "speech_tokenizer/config.json", "speech_tokenizer/model.safetensors")
-# Keys present in real checkpoints that the acoustic model does not use (Base speaker encoder: loaded elsewhere).
-IGNORED_PREFIXES = ("speaker_encoder.",)
+# Keys of the root checkpoint that the acoustic model does not load (the Base speaker encoder is separate).
+ACOUSTIC_IGNORED = ("speaker_encoder.",)
 
 
 class CheckpointError(ValueError):
@@ -88,24 +85,40 @@ def load_config(path: Path) -> ModelConfig:
 
 
 def load_weights(module: nn.Module, file: Path, dtype: torch.dtype, device: torch.device, *,
-                 prefix: str = "", ignored_prefixes: tuple[str, ...] = IGNORED_PREFIXES) -> None:
-    """Check every parameter of `module` against `file` (keys under `prefix`), then load and cast in place."""
+                 prefix: str = "", ignore: tuple[str, ...] = ()) -> None:
+    """Check `module`'s parameters against the tensors under `prefix` in `file`, then load and cast them.
+
+    Every missing key, unexpected key (under `prefix`, not starting with one of `ignore`) and shape mismatch is
+    named in one CheckpointError, before any tensor is read.
+    """
+    if not file.is_file():
+        raise CheckpointError(f"weights not found: {file}")
     expected = {prefix + k: tuple(v.shape) for k, v in module.state_dict().items()}
-    with safe_open(str(file), framework="pt", device="cpu") as f:
-        on_disk = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-        missing = sorted(set(expected) - set(on_disk))
-        if missing:
-            raise CheckpointError(f"{file}: {len(missing)} weights missing, e.g. {', '.join(missing[:5])}")
-        wrong = [(k, expected[k], on_disk[k]) for k in expected if expected[k] != on_disk[k]]
-        if wrong:
-            k, want, got = wrong[0]
-            raise CheckpointError(
-                f"{file}: {len(wrong)} weights do not match the config, e.g. {k} has shape {list(got)}, the config "
-                f"implies {list(want)}"
-            )
-        unexpected = sorted(k for k in set(on_disk) - set(expected)
-                            if k.startswith(prefix) and not k.startswith(ignored_prefixes))
-        if unexpected:
-            log.warning("%s: %d weights not used, e.g. %s", file, len(unexpected), ", ".join(unexpected[:5]))
-        state = {k[len(prefix):]: f.get_tensor(k).to(device=device, dtype=dtype) for k in expected}
+    try:
+        with safe_open(str(file), framework="pt", device="cpu") as f:
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()
+                     if k.startswith(prefix) and not k.startswith(ignore)}
+            problems = _mismatches(expected, found)
+            if problems:
+                raise CheckpointError(f"{file} does not match the config: " + "; ".join(problems))
+            state = {k[len(prefix):]: f.get_tensor(k).to(device=device, dtype=dtype) for k in expected}
+    except SafetensorError as e:
+        raise CheckpointError(f"{file}: cannot read safetensors file ({e})") from e
     module.load_state_dict(state, strict=True, assign=True)
+
+
+def _mismatches(expected: dict[str, tuple], found: dict[str, tuple]) -> list[str]:
+    def names(keys: list[str], limit: int = 8) -> str:
+        return ", ".join(keys[:limit]) + (f", ... (+{len(keys) - limit} more)" if len(keys) > limit else "")
+
+    problems = []
+    missing = sorted(expected.keys() - found.keys())
+    unexpected = sorted(found.keys() - expected.keys())
+    if missing:
+        problems.append(f"missing keys ({len(missing)}): {names(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys ({len(unexpected)}): {names(unexpected)}")
+    for k in sorted(expected.keys() & found.keys()):
+        if expected[k] != found[k]:
+            problems.append(f"{k}: expected shape {list(expected[k])}, found {list(found[k])}")
+    return problems

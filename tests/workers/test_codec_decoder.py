@@ -20,7 +20,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from tests.oracle import import_qwen_tts
-from workers.codec import CheckpointError, CodecDecoder
+from workers.checkpoint import CheckpointError
+from workers.codec import CodecDecoder
 from workers.codec import layers as codec_layers
 from workers.config import CodecConfig, ModelConfig
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from workers.codec.checkpoint import UNUSED_KEYS, check_weights, read_decoder_weights
+from workers.checkpoint import load_weights
 from workers.codec.layers import (
     CausalConv1d,
     CausalTransConv1d,
@@ -47,6 +47,10 @@ class CodecState:
 
     def tensors(self) -> list[torch.Tensor]:
         return [self.pos, *self.kv, *self.conv]
+
+
+# Present in the released checkpoint but unused when decoding (they project *into* the codebook space).
+UNUSED_KEYS = ("decoder.quantizer.rvq_first.input_proj.", "decoder.quantizer.rvq_rest.input_proj.")
 
 
 class CodecDecoder(nn.Module):
@@ -91,13 +95,10 @@ class CodecDecoder(nn.Module):
 
         float32 is the default on purpose: bf16 convolutions are ~100x slower on CPUs without native bf16.
         """
-        path = Path(codec_dir) / "model.safetensors"
-        weights = read_decoder_weights(path)
         with torch.device("meta"):  # no random init of ~100M parameters that are overwritten anyway
             model = cls(config)
-        check_weights(model, weights, path)
-        weights = {k: v.to(device=device, dtype=dtype) for k, v in weights.items() if k not in UNUSED_KEYS}
-        model.load_state_dict(weights, strict=True, assign=True)
+        load_weights(model, Path(codec_dir) / "model.safetensors", dtype, torch.device(device), prefix="decoder.",
+                     ignore=UNUSED_KEYS)
         return model.requires_grad_(False).eval()
 
     # ---------------------------------------------------------------------------------------------- state

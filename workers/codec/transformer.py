@@ -18,22 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from workers.config import DecoderDims
+from workers.model.layers import MLP, RMSNorm, apply_rope, inv_frequencies, rope_angles
 
 Shape = tuple[int, ...]
-
-
-class RMSNorm(nn.Module):
-    """Normalise in float32, cast back to the input dtype, then scale (the reference's rounding order)."""
-
-    def __init__(self, dim: int, eps: float):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(dim))
-        self.eps = eps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.float()
-        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
-        return self.weight * h.to(x.dtype)
 
 
 class LayerScale(nn.Module):
@@ -43,17 +30,6 @@ class LayerScale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.scale * x
-
-
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-def rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """NeoX half rotation. x: [B, H, T, D]; cos/sin: [B, T, D] in x's dtype."""
-    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
-    return x * cos + _rotate_half(x) * sin
 
 
 class Attention(nn.Module):
@@ -73,24 +49,13 @@ class Attention(nn.Module):
         q = self.q_proj(x).view(b, t, self.heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.heads, self.head_dim).transpose(1, 2)
-        q, k = rope(q, cos, sin), rope(k, cos, sin)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         k = torch.cat((k_cache, k), dim=2)  # [B, H, window-1+T, D], oldest first
         v = torch.cat((v_cache, v), dim=2)
         k_cache.copy_(k[:, :, t:])
         v_cache.copy_(v[:, :, t:])
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
         return self.o_proj(out.transpose(1, 2).reshape(b, t, self.heads * self.head_dim))
-
-
-class MLP(nn.Module):
-    def __init__(self, hidden: int, intermediate: int):
-        super().__init__()
-        self.gate_proj = nn.Linear(hidden, intermediate, bias=False)
-        self.up_proj = nn.Linear(hidden, intermediate, bias=False)
-        self.down_proj = nn.Linear(intermediate, hidden, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
 class TransformerLayer(nn.Module):
@@ -130,11 +95,9 @@ class PreTransformer(nn.Module):
         d = self.dims
         steps = torch.arange(t, device=pos.device)
         q_pos = pos[:, None] + steps  # [B, T] absolute frame positions of the new frames
-        # Inverse frequencies and angles in float32 exactly as HF's default RoPE computes them (an outer product
-        # of float positions and inv_freq), so cos/sin match the whole-utterance forward bit for bit.
-        inv_freq = 1.0 / (d.rope_theta ** (torch.arange(0, d.head_dim, 2, device=pos.device).float() / d.head_dim))
-        angles = q_pos.float()[..., None] * inv_freq
-        angles = torch.cat((angles, angles), dim=-1)
+        # Angles in float32 exactly as HF's default RoPE computes them, so cos/sin match the whole-utterance
+        # forward bit for bit.
+        angles = rope_angles(q_pos, inv_frequencies(d.head_dim, d.rope_theta, pos.device))
         cos, sin = angles.cos().to(dtype), angles.sin().to(dtype)
         k_pos = pos[:, None] + torch.arange(1 - self.window, t, device=pos.device)  # [B, window-1+T]
         rel = k_pos[:, None, :] - q_pos[:, :, None]  # key position minus query position

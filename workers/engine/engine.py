@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from workers.checkpoint import (
+    ACOUSTIC_IGNORED,
     CheckpointError,
     CheckpointLocation,
     load_config,
@@ -91,7 +92,7 @@ class Engine:
         config = load_config(where.path)
         with torch.device("meta"):
             acoustic = Qwen3TTSModel(config)
-        load_weights(acoustic, where.path / "model.safetensors", talker_dtype, dev)
+        load_weights(acoustic, where.path / "model.safetensors", talker_dtype, dev, ignore=ACOUSTIC_IGNORED)
         acoustic.eval()
         codec = CodecDecoder.from_checkpoint(where.path / "speech_tokenizer", config.codec, dtype=codec_dt, device=dev)
         tokenizer = TextTokenizer.load(where.path, loaded_from_hub=where.loaded_from_hub)

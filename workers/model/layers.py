@@ -33,11 +33,20 @@ class RMSNorm(nn.Module):
         return self.weight * h.to(dtype)
 
 
+def inv_frequencies(head_dim: int, theta: float, device=None) -> torch.Tensor:
+    """RoPE inverse frequencies in float32, computed the way HF's default RoPE does."""
+    return 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64, device=device).float() / head_dim))
+
+
+def rope_angles(positions: torch.Tensor, inv_freq: torch.Tensor) -> torch.Tensor:
+    """[..., head_dim] float32 angles: the outer product of float positions and inv_freq, duplicated (NeoX)."""
+    freqs = positions.float().unsqueeze(-1) * inv_freq
+    return torch.cat((freqs, freqs), dim=-1)
+
+
 def rope_table(head_dim: int, theta: float, max_positions: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos/sin for positions [0, max_positions) in float32, computed the way HF's default RoPE does."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64, device=device).float() / head_dim))
-    freqs = torch.outer(torch.arange(max_positions, device=device).float(), inv_freq)
-    emb = torch.cat((freqs, freqs), dim=-1)
+    """cos/sin for positions [0, max_positions) in float32."""
+    emb = rope_angles(torch.arange(max_positions, device=device), inv_frequencies(head_dim, theta, device))
     return emb.cos(), emb.sin()
 
 

@@ -91,10 +91,11 @@ class Qwen3TTSModel(nn.Module):
         st.position[idx] = prompt_len
 
     # ------------------------------------------------------------------ decode
-    def decode_step(self, active: torch.Tensor, kv_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Advance every slot one frame. `active`: bool [S]; `kv_len`: cache positions to attend (>= max
-        position + 1 over active slots). Returns (frame codes [S, 16], next codebook-0 token [S]); a slot whose
-        next token is EOS ends after this frame."""
+    def decode_step(self, active: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Advance every slot one frame. `active`: bool [S]; `keys`: arange(kv_len), the cache positions to
+        attend (kv_len >= max position + 1 over active slots; a tensor so a compiled step can treat its length
+        as dynamic). Returns (frame codes [S, 16], next codebook-0 token [S]); a slot whose next token is EOS
+        ends after this frame."""
         st, talker = self.state, self.talker
         rows = st.slots
         ar = torch.arange(rows, device=active.device)
@@ -110,7 +111,7 @@ class Qwen3TTSModel(nn.Module):
         x = talker.frame_embedding(codes) + torch.where(has_text.unsqueeze(1), text, self.tts_pad)
 
         positions = st.position.clamp(max=self.max_context - 1).unsqueeze(1)
-        mask = (torch.arange(kv_len, device=active.device).unsqueeze(0) <= positions).view(rows, 1, 1, kv_len)
+        mask = (keys.unsqueeze(0) <= positions).unsqueeze(1).unsqueeze(1)
         hidden = talker.model(x.unsqueeze(1), positions, slice(0, rows), mask)[:, 0]
 
         logits = talker.codec_head(hidden).float()
