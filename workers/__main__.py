@@ -41,7 +41,7 @@ def _synth(args: argparse.Namespace) -> int:
     import torch
 
     from workers.checkpoint import load_config, resolve
-    from workers.engine.engine import Engine, RequestError
+    from workers.engine.engine import Engine, RequestError, max_frames_for_text
     from workers.request import validate
 
     if args.threads:
@@ -55,9 +55,10 @@ def _synth(args: argparse.Namespace) -> int:
     violations = validate(req, config)  # before spending seconds on loading weights
     if violations:
         raise RequestError(violations)
-    max_frames = req.max_frames or config.generation.max_new_tokens - 1
-    # Prompt tokens never exceed the UTF-8 bytes of text + instruction plus the template's fixed positions.
-    prompt_bound = len(req.text.encode()) + len((req.instruct or "").encode()) + 32
+    # Tokens never exceed UTF-8 bytes: bound the prompt and the default frame cap to size the cache.
+    text_bytes = len(req.text.encode())
+    prompt_bound = text_bytes + len((req.instruct or "").encode()) + 32
+    max_frames = req.max_frames or max_frames_for_text(text_bytes)
     context = min(config.talker.max_position_embeddings, max_frames + prompt_bound)
     engine = Engine.load(where, device=args.device, dtype=args.dtype, codec_dtype=args.codec_dtype, slots=1,
                          max_context=context)

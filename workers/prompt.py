@@ -26,6 +26,7 @@ from workers.text import ROLE_PREFIX_LEN, TARGET_SUFFIX_LEN, TextTokenizer
 class Prompt:
     embeds: torch.Tensor  # [P, D] prefill inputs
     trailing: torch.Tensor  # [n, D] text-track vectors added to decode steps 0, 1, ... (then tts_pad)
+    text_tokens: int  # tokens of the text to speak (for length guards)
 
     @property
     def length(self) -> int:
@@ -86,4 +87,4 @@ def build_prompt(model: Qwen3TTSModel, tokenizer: TextTokenizer, req: SynthesisR
     else:
         parts.append(talker.text(ids[:, ROLE_PREFIX_LEN:ROLE_PREFIX_LEN + 1]) + codec_track[:, -1:])
         trailing = torch.cat((talker.text(ids[:, ROLE_PREFIX_LEN + 1:-TARGET_SUFFIX_LEN]), tts_eos), dim=1)
-    return Prompt(embeds=torch.cat(parts, dim=1)[0], trailing=trailing[0])
+    return Prompt(embeds=torch.cat(parts, dim=1)[0], trailing=trailing[0], text_tokens=text_ids.shape[1])

@@ -48,6 +48,14 @@ class CodecState:
     def tensors(self) -> list[torch.Tensor]:
         return [self.pos, *self.kv, *self.conv]
 
+    def snapshot(self) -> list[torch.Tensor]:
+        return [t.clone() for t in self.tensors()]
+
+    def restore(self, snapshot: list[torch.Tensor], rows: torch.Tensor) -> None:
+        """Put back the `rows` (bool [B]) of a snapshot: those slots' streams did not advance."""
+        for t, old in zip(self.tensors(), snapshot, strict=True):
+            t.copy_(torch.where(rows.view(-1, *([1] * (t.dim() - 1))), old, t))
+
 
 # Present in the released checkpoint but unused when decoding (they project *into* the codebook space).
 UNUSED_KEYS = ("decoder.quantizer.rvq_first.input_proj.", "decoder.quantizer.rvq_rest.input_proj.")

@@ -71,6 +71,9 @@ class ModelRunner:
         n = prompt.trailing.shape[0]
         st.text[slot, :n] = prompt.trailing
         st.text_len[slot] = n
+        # Until its prompt is in, the slot rides along in decode steps (static shapes); park its throw-away
+        # key/value writes at the last cache position, which is rewritten before it is ever attended.
+        st.position[slot] = self.max_context - 1
         self.codec.reset(self.codec_state, torch.tensor([slot], device=self.device))
 
     def release(self, seq: Sequence) -> None:
@@ -87,7 +90,9 @@ class ModelRunner:
         self.seconds["prefill"] += time.perf_counter() - t0
 
     @torch.inference_mode()
-    def decode(self, seqs: list[Sequence]) -> StepOutput:
+    def decode(self, seqs: list[Sequence], hold: list[Sequence]) -> StepOutput:
+        """One frame for each of `seqs`; `hold`: other occupied slots (paused or prefilling), whose codec
+        state must not move (the codec steps every slot, for static shapes)."""
         active = torch.zeros(self.slots, dtype=torch.bool)
         active[[s.slot for s in seqs]] = True
         longest = max(s.prompt_len + s.frames for s in seqs) + 1
@@ -98,7 +103,12 @@ class ModelRunner:
             torch._dynamo.mark_dynamic(keys, 0)
         codes, nxt = self._decode_step(active.to(self.device), keys)
         t1 = time.perf_counter()
+        kept = self.codec_state.snapshot() if hold else None
         pcm = self.codec.step(codes.unsqueeze(1), self.codec_state)
+        if kept is not None:
+            rows = torch.zeros(self.slots, dtype=torch.bool)
+            rows[[s.slot for s in hold]] = True
+            self.codec_state.restore(kept, rows.to(self.device))
         out = StepOutput(codes.cpu().numpy(), nxt.cpu().numpy(), pcm.float().cpu().numpy())
         self.seconds["decode"] += t1 - t0
         self.seconds["codec"] += time.perf_counter() - t1

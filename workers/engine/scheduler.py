@@ -1,10 +1,13 @@
 """Iteration-level scheduling over a fixed set of slots (sequences and slot numbers only, no tensors).
 
 Every engine step the scheduler:
-  1. admits waiting sequences into free slots (first come, first served),
-  2. hands out prefill work — chunks of prompt positions — within a per-step token budget, so a long prompt
-     joining never freezes the streams already decoding for more than one budget's worth of talker work,
-  3. lists the sequences that decode a frame this step.
+  1. admits waiting sequences into free slots, first come first served;
+  2. hands out prefill work in whole chunks of `prefill_chunk` prompt tokens, at most `prefill_budget` tokens per
+     step (always at least one chunk), so a long prompt joining never freezes running streams for more than
+     one budget's worth of talker work. A prompt's chunk boundaries are fixed multiples of `prefill_chunk`,
+     never a function of what else is prefilling: its numerics are the same alone or under load;
+  3. lists the decoding sequences that may emit a frame: those whose consumer has credit left. A sequence
+     without credit is paused; it keeps its slot and resumes exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -21,26 +24,20 @@ class PrefillChunk:
     start: int
     length: int
 
-    @property
-    def completes_prompt(self) -> bool:
-        return self.start + self.length == self.seq.prompt_len
-
 
 @dataclass(frozen=True)
 class Plan:
     prefill: list[PrefillChunk]
     decode: list[Sequence]
-
-    @property
-    def empty(self) -> bool:
-        return not self.prefill and not self.decode
+    paused: list[Sequence]  # decoding sequences skipped for lack of credit
 
 
 class Scheduler:
-    def __init__(self, slots: int, prefill_token_budget: int):
-        if slots < 1 or prefill_token_budget < 1:
-            raise ValueError("slots and prefill_token_budget must be >= 1")
-        self.prefill_token_budget = prefill_token_budget
+    def __init__(self, slots: int, prefill_chunk: int, prefill_budget: int):
+        if slots < 1 or prefill_chunk < 1 or prefill_budget < 1:
+            raise ValueError("slots, prefill_chunk and prefill_budget must be >= 1")
+        self.slots = slots
+        self.prefill_chunk, self.prefill_budget = prefill_chunk, prefill_budget
         self.free_slots: list[int] = list(range(slots - 1, -1, -1))
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []  # prefilling or decoding, in admission order
@@ -58,16 +55,20 @@ class Scheduler:
             seq.slot = self.free_slots.pop()
             seq.status = Status.PREFILLING
             self.running.append(seq)
-        decode = [s for s in self.running if s.status is Status.DECODING]
-        prefill, budget = [], self.prefill_token_budget
-        for seq in self.running:
-            if budget == 0:
-                break
-            if seq.status is Status.PREFILLING:
-                n = min(budget, seq.prompt_len - seq.prefilled)
-                prefill.append(PrefillChunk(seq, seq.prefilled, n))
+        decoding = [s for s in self.running if s.status is Status.DECODING]
+        prefill, budget = [], self.prefill_budget
+        for seq in (s for s in self.running if s.status is Status.PREFILLING):
+            start = seq.prefilled
+            while start < seq.prompt_len:
+                n = min(self.prefill_chunk, seq.prompt_len - start)
+                if prefill and n > budget:
+                    break
+                prefill.append(PrefillChunk(seq, start, n))
                 budget -= n
-        return Plan(prefill, decode)
+                start += n
+            if budget <= 0:
+                break
+        return Plan(prefill, [s for s in decoding if s.has_credit], [s for s in decoding if not s.has_credit])
 
     def prefilled(self, chunk: PrefillChunk) -> None:
         chunk.seq.prefilled += chunk.length
@@ -75,12 +76,12 @@ class Scheduler:
             chunk.seq.status = Status.DECODING
 
     def finish(self, seq: Sequence, reason: FinishReason) -> None:
-        """Retire a sequence (waiting or running) and free its slot."""
+        """Retire a sequence (waiting or running) and free its slot for the next step."""
         if seq.finished:
             return
-        if seq in self.waiting:
+        if seq.slot is None:
             self.waiting.remove(seq)
-        if seq.slot is not None:
+        else:
             self.running.remove(seq)
             self.free_slots.append(seq.slot)
         seq.status = Status.FINISHED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from workers.request import Sampling, SynthesisRequest
 
@@ -19,6 +19,7 @@ class FinishReason(enum.Enum):
     EOS = "eos"  # the talker emitted the end-of-speech code
     MAX_FRAMES = "max_frames"
     CANCELLED = "cancelled"
+    ERROR = "error"  # the engine failed this sequence (see the worker's error message)
 
 
 @dataclass
@@ -35,7 +36,15 @@ class Sequence:
     prefilled: int = 0  # prompt positions already in the cache
     frames: int = 0  # frames emitted so far
     finish_reason: FinishReason | None = None
-    stats: dict = field(default_factory=dict)
+    # Frames the consumer can still take (None = unlimited). At zero the sequence is paused, not dropped.
+    credit: int | None = None
+    submitted_at: float = 0.0  # time.monotonic() stamps, for queue time and time to first frame
+    admitted_at: float | None = None
+    first_frame_at: float | None = None
+
+    @property
+    def has_credit(self) -> bool:
+        return self.credit is None or self.credit > 0
 
     @property
     def context_needed(self) -> int:

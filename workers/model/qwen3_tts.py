@@ -92,10 +92,11 @@ class Qwen3TTSModel(nn.Module):
 
     # ------------------------------------------------------------------ decode
     def decode_step(self, active: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Advance every slot one frame. `active`: bool [S]; `keys`: arange(kv_len), the cache positions to
-        attend (kv_len >= max position + 1 over active slots; a tensor so a compiled step can treat its length
-        as dynamic). Returns (frame codes [S, 16], next codebook-0 token [S]); a slot whose next token is EOS
-        ends after this frame."""
+        """Advance every active slot one frame. `active`: bool [S], the slots that emit a frame this step (free
+        and paused slots compute too, for static shapes, but keep their state); `keys`: arange(kv_len), the
+        cache positions to attend (kv_len >= max position + 1 over active slots; a tensor so a compiled step can
+        treat its length as dynamic). Returns (frame codes [S, 16], next codebook-0 token [S]); a slot whose
+        next token is EOS ends after this frame."""
         st, talker = self.state, self.talker
         rows = st.slots
         ar = torch.arange(rows, device=active.device)
@@ -118,9 +119,11 @@ class Qwen3TTSModel(nn.Module):
         processed = self._talker_logits(logits, st.seen, st.repetition_penalty, st.step + 1)
         nxt = choose(processed, st.talker_sampling, st.seed, st.step + 1, stream=0)
 
-        st.seen.scatter_(1, nxt.unsqueeze(1), True)
-        st.hidden.copy_(hidden)
-        st.code0.copy_(nxt)
+        # Only active slots advance: a paused slot (its consumer is not reading) keeps its state exactly, and the
+        # key/value it wrote at its unchanged position is rewritten by its next real step before being attended.
+        st.seen.logical_or_(torch.zeros_like(st.seen).scatter_(1, nxt.unsqueeze(1), active.unsqueeze(1)))
+        st.hidden.copy_(torch.where(active.unsqueeze(1), hidden, st.hidden))
+        st.code0.copy_(torch.where(active, nxt, st.code0))
         step_inc = active.to(torch.int64)
         st.position.add_(step_inc)
         st.step.add_(step_inc)

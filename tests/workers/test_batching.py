@@ -1,0 +1,166 @@
+"""Continuous batching in the engine: a request's codes and samples do not depend on its neighbours, on when
+it joined, on pauses, or on cancellations around it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from workers.engine.engine import Engine, RequestError
+from workers.engine.sequence import FinishReason
+from workers.request import Sampling, SynthesisRequest
+
+SLOTS = 8
+EN, ZH = "Hello world, this is a test of the system.", "今天天气很好，我们去公园散步吧。"
+
+
+def _engine(ckpt) -> Engine:
+    return Engine.load(str(ckpt), slots=SLOTS, max_context=320, prefill_chunk=16, prefill_budget=32)
+
+
+def _requests() -> list[SynthesisRequest]:
+    """Mixed voices, languages, instructions, greedy and seeded sampling; several run past the codec's
+    72-frame window."""
+    greedy = Sampling.greedy()
+    return [
+        SynthesisRequest(text=EN, speaker="ryan", language="english", sampling=greedy, max_frames=90),
+        SynthesisRequest(text=ZH, speaker="vivian", language="chinese", seed=11, max_frames=80),
+        SynthesisRequest(text=EN, speaker="serena", language="english", instruct="Whisper, slowly.", seed=12,
+                         max_frames=30),
+        SynthesisRequest(text=ZH, speaker="eric", language="auto", sampling=greedy, max_frames=75),
+        SynthesisRequest(text=EN * 3, speaker="aiden", language="auto", seed=13, max_frames=40),
+        SynthesisRequest(text=EN, speaker="dylan", language="chinese", sampling=Sampling(temperature=0.6, top_p=0.8),
+                         seed=14, max_frames=50),
+        SynthesisRequest(text=ZH, speaker="uncle_fu", language="chinese", seed=15, max_frames=25, non_streaming=False),
+        SynthesisRequest(text=EN, speaker="ryan", language="english", instruct="Angry.", sampling=greedy,
+                         max_frames=60),
+    ]
+
+
+def _run(engine: Engine, schedule: dict[int, list[SynthesisRequest]], *, cancel_at: dict[int, int] | None = None,
+         credits: dict[int, int] | None = None, refill_at: dict[int, int] | None = None):
+    """Drive the engine step by step: schedule = {step: [requests submitted before that step]}.
+    Returns {request index: (codes, pcm, finish reason)} in submission order."""
+    out, ids, step = {}, {}, 0
+    order = [r for s in sorted(schedule) for r in schedule[s]]
+    while step <= max(schedule) or engine.has_work:
+        for req in schedule.get(step, []):
+            i = order.index(req)
+            seq = engine.submit(req, credit=(credits or {}).get(i))
+            ids[seq.seq_id] = i
+            out[i] = ([], [], None)
+        for i, at in (cancel_at or {}).items():
+            if at == step:
+                engine.cancel(next(k for k, v in ids.items() if v == i))
+        for i, at in (refill_at or {}).items():
+            if at == step:
+                engine.add_credit(next(k for k, v in ids.items() if v == i), 1000)
+        for ev in engine.step():
+            codes, pcm, _ = out[ids[ev.seq_id]]
+            codes.append(ev.codes)
+            pcm.append(ev.pcm)
+            out[ids[ev.seq_id]] = (codes, pcm, ev.finish_reason)
+        step += 1
+    return {i: (np.stack(c), np.concatenate(p), r) for i, (c, p, r) in out.items() if c}
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_17b_ckpt) -> Engine:
+    return _engine(tiny_17b_ckpt)
+
+
+@pytest.fixture(scope="module")
+def alone(engine) -> dict[int, tuple]:
+    return {i: _run(engine, {0: [r]})[0] for i, r in enumerate(_requests())}
+
+
+def test_each_request_in_a_staggered_batch_of_8_equals_itself_alone(engine, alone):
+    reqs = _requests()
+    # Arrivals while others are mid-stream, including after the first requests passed 72 frames.
+    batched = _run(engine, {0: reqs[:3], 4: reqs[3:5], 17: [reqs[5]], 74: reqs[6:]})
+    assert engine.stats()["free_slots"] == SLOTS
+    for i in range(len(reqs)):
+        codes, pcm, reason = batched[i]
+        ref_codes, ref_pcm, ref_reason = alone[i]
+        assert reason == ref_reason
+        np.testing.assert_array_equal(codes, ref_codes, err_msg=f"request {i} codes differ in the batch")
+        np.testing.assert_array_equal(pcm, ref_pcm, err_msg=f"request {i} samples differ in the batch")
+    assert max(len(c) for c, _, _ in batched.values()) > 72
+
+
+def test_cancel_frees_the_slot_before_the_next_step_and_spares_the_others(engine, alone):
+    reqs = _requests()[:3]
+    seqs = [engine.submit(r) for r in reqs]
+    for _ in range(8):
+        engine.step()
+    before = engine.stats()
+    assert engine.cancel(seqs[1].seq_id)
+    after = engine.stats()
+    assert after["free_slots"] == before["free_slots"] + 1 and after["running"] == before["running"] - 1
+    assert not engine.cancel(seqs[1].seq_id)
+    while engine.has_work:
+        engine.step()
+    # The survivors, run again in the same pattern with collection, equal their solo runs.
+    result = _run(engine, {0: reqs}, cancel_at={1: 8})
+    for i in (0, 2):
+        np.testing.assert_array_equal(result[i][0], alone[i][0])
+    cut = result[1][0]  # the frames emitted before the cancel, and none after
+    assert 0 < len(cut) < 8
+    np.testing.assert_array_equal(cut, alone[1][0][:len(cut)])
+
+
+def test_a_paused_sequence_resumes_exactly(engine, alone):
+    reqs = _requests()[:2]
+    # Request 0 may take 10 frames, then waits 30 steps for credit while request 1 runs on.
+    result = _run(engine, {0: reqs}, credits={0: 10}, refill_at={0: 40})
+    np.testing.assert_array_equal(result[0][0], alone[0][0])
+    np.testing.assert_array_equal(result[0][1], alone[0][1])
+    np.testing.assert_array_equal(result[1][0], alone[1][0])
+
+
+def test_paused_sequence_stops_producing(engine):
+    seq = engine.submit(_requests()[1], credit=3)
+    frames = sum(len(engine.step()) for _ in range(12))
+    assert frames == 3 and engine.stats()["paused"] == 1
+    engine.cancel(seq.seq_id)
+    assert engine.stats()["paused"] == 0 and not engine.has_work
+
+
+def test_prefill_work_per_step_is_bounded(engine):
+    long_req = SynthesisRequest(text=EN * 4, speaker="ryan", language="english", max_frames=5)
+    seq = engine.submit(long_req)
+    chunks = []
+    while seq.prefilled < seq.prompt_len:
+        plan = engine.scheduler.schedule()
+        chunks.append([c.length for c in plan.prefill])
+        for c in plan.prefill:
+            if c.start == 0:
+                engine.runner.admit(c.seq)
+            engine.runner.prefill(c.seq, c.start, c.length)
+            engine.scheduler.prefilled(c)
+    assert all(sum(c) <= 32 and all(n <= 16 for n in c) for c in chunks) and len(chunks) > 1
+    engine.cancel(seq.seq_id)
+
+
+def test_text_too_long_for_the_context_is_rejected_before_admission(engine):
+    with pytest.raises(RequestError) as e:
+        engine.submit(SynthesisRequest(text=EN * 12, speaker="ryan", language="english"))
+    assert e.value.violations[0].field == "text" and "too long" in str(e.value)
+    with pytest.raises(RequestError) as e:
+        engine.submit(replace(_requests()[0], max_frames=10_000))
+    assert e.value.violations[0].field == "max_frames"
+    assert not engine.has_work
+
+
+def test_default_frame_cap_stops_runaway_generation(engine):
+    engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True  # never stop by EOS
+    try:
+        seq = engine.submit(SynthesisRequest(text="Hi.", speaker="ryan", language="english", seed=1))
+        frames = 0
+        while engine.has_work:
+            frames += len(engine.step())
+    finally:
+        engine.model.suppress_mask[engine.config.talker.codec_eos_id] = False
+    assert frames == seq.max_frames < 60 and seq.finish_reason is FinishReason.MAX_FRAMES
