@@ -74,17 +74,61 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_parser(sub) -> None:
+    p = sub.add_parser("synth-batch", help="many requests (JSONL) through the continuous batcher")
+    p.add_argument("--model", required=True, help="checkpoint directory or hub id")
+    p.add_argument("--requests", required=True, help="JSONL: id, text, language, speaker, instruct, seed, greedy, "
+                   "max_frames per line")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--max-batch", type=int, default=8, help="concurrent sequences (engine slots)")
+    p.add_argument("--arrival-rate", type=float, default=None, help="Poisson arrivals, requests per second")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="talker dtype")
+    p.add_argument("--codec-dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+
+def _synth_batch(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from workers.batch_job import read_requests, run
+    from workers.checkpoint import load_config, resolve
+    from workers.engine.engine import Engine, max_frames_for_text
+
+    if args.max_batch < 1:
+        raise CheckpointError("--max-batch must be >= 1")
+    if args.arrival_rate is not None and args.arrival_rate <= 0:
+        raise CheckpointError("--arrival-rate must be > 0")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    where = resolve(args.model)
+    config = load_config(where.path)
+    job = read_requests(Path(args.requests), config)
+    # Size each slot's cache for the largest request (tokens never exceed UTF-8 bytes).
+    context = max(len(r.text.encode()) + len((r.instruct or "").encode()) + 32
+                  + (r.max_frames or max_frames_for_text(len(r.text.encode()))) for r in job.requests)
+    engine = Engine.load(where, device=args.device, dtype=args.dtype, codec_dtype=args.codec_dtype,
+                         slots=args.max_batch, max_context=min(context, config.talker.max_position_embeddings))
+    print(json.dumps(run(engine, job, Path(args.out_dir), args.arrival_rate)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _synth_parser(sub)
+    _batch_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from workers.batch_job import JobError
     from workers.engine.engine import RequestError
 
     try:
-        return {"synth": _synth}[args.command](args)
-    except (RequestError, CheckpointError) as e:
+        return {"synth": _synth, "synth-batch": _synth_batch}[args.command](args)
+    except (RequestError, CheckpointError, JobError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
 

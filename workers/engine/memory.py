@@ -1,9 +1,9 @@
 """How many positions the static KV cache can hold: from configuration, or from the device's free memory.
 
 The cache is `slots x max_context` positions, each costing layers x 2 (K, V) x kv_heads x head_dim x dtype bytes
-(229 KB in float32 for the 0.6B/1.7B talkers). When `max_context` is not configured it is the largest multiple
-of 64 that fits `kv_fraction` of the memory left after loading the weights, capped by the model's position
-limit.
+(229 KB in float32 for the 0.6B/1.7B talkers). When `max_context` is not configured it is 4096 positions (a prompt
+and ~5 minutes of audio), or less: the largest multiple of 64 that fits `kv_fraction` of the memory left after
+loading the weights.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import torch
 from workers.config import ModelConfig
 
 MIN_CONTEXT = 256  # below this a slot cannot hold a sentence and its audio: refuse to start
+DEFAULT_CONTEXT = 4096  # prompt + ~5 minutes of audio per slot, when memory allows
 CONTEXT_ALIGN = 64
 
 
@@ -49,7 +50,7 @@ def plan_cache(config: ModelConfig, dtype: torch.dtype, device: torch.device, sl
     limit = config.talker.max_position_embeddings
     if max_context is None:
         fit = int(available_bytes(device) * kv_fraction) // (per * slots)
-        max_context = min(limit, fit // CONTEXT_ALIGN * CONTEXT_ALIGN)
+        max_context = min(limit, DEFAULT_CONTEXT, fit // CONTEXT_ALIGN * CONTEXT_ALIGN)
         if max_context < MIN_CONTEXT:
             raise MemoryError(
                 f"{slots} slots leave room for only {max_context} cache positions each ({per} bytes per position); "

@@ -1,0 +1,273 @@
+"""Worker processes seen from the parent: spawn, route, supervise, restart.
+
+The pool never imports torch (the gRPC server uses it). Each worker is a spawned process with two one-way
+pipes. One I/O thread waits on every worker's pipe and process sentinel at once: it delivers each message to
+the sink of the request it belongs to, and it is the supervisor:
+  - a worker whose process exits (crash, SIGKILL, OOM) fails its in-flight requests at once with kind
+    "worker_restarted" and is restarted; admission to it resumes when the new process reports Ready;
+  - a worker that has requests but sends nothing (no frame, no stats) for `stall_timeout_s` is stuck: it is
+    killed, then handled as above;
+  - a worker that fails before its first Ready (bad checkpoint, out of memory) is not restarted: the pool
+    reports the worker's message instead of looping.
+Sends go through a per-worker thread, so a stuck worker can never block the caller (e.g. an event loop).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection, wait
+
+from workers import protocol as p
+from workers.process import worker_main
+from workers.request import SynthesisRequest
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[object], None]  # receives Started / Frame / Finished / Failed for one request
+
+
+class NoCapacity(RuntimeError):
+    """No ready worker has a free slot right now."""
+
+
+class PoolFailed(RuntimeError):
+    """The workers cannot start (their own message says why)."""
+
+
+@dataclass(eq=False)
+class _Worker:
+    worker_id: int
+    spec: p.WorkerSpec
+    process: multiprocessing.process.BaseProcess | None = None
+    inbox: Connection | None = None  # parent -> worker
+    outbox: Connection | None = None  # worker -> parent
+    sendq: queue.SimpleQueue | None = None
+    state: str = "starting"  # starting | ready | stopped
+    info: p.WorkerInfo | None = None
+    stats: p.Stats | None = None
+    requests: dict[str, Sink] = field(default_factory=dict)
+    last_seen: float = 0.0
+    ever_ready: bool = False
+    restarts: int = 0
+
+    @property
+    def free_slots(self) -> int:
+        return self.info.slots - len(self.requests) if self.state == "ready" and self.info else 0
+
+
+class WorkerPool:
+    def __init__(self, spec: p.WorkerSpec, workers: int = 1, *, devices: list[str] | None = None,
+                 stall_timeout_s: float = 60.0, on_change: Callable[[], None] | None = None):
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        devices = devices or [spec.device]
+        self._ctx = multiprocessing.get_context("spawn")
+        self._workers = [_Worker(i, replace(spec, device=devices[i % len(devices)])) for i in range(workers)]
+        self._routes: dict[str, _Worker] = {}
+        self._lock = threading.RLock()
+        self._stall_timeout_s = stall_timeout_s
+        self._on_change = on_change or (lambda: None)
+        self._closing = False
+        self._fatal: str | None = None
+        self._ready = threading.Condition(self._lock)
+        self._thread = threading.Thread(target=self._io_loop, name="worker-pool-io", daemon=True)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        with self._lock:
+            for w in self._workers:
+                self._spawn(w)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        """Block until every worker is ready. Raises PoolFailed if a worker cannot start, TimeoutError."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._ready:
+            while not all(w.state == "ready" for w in self._workers):
+                if self._fatal:
+                    raise PoolFailed(self._fatal)
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise TimeoutError(f"workers not ready after {timeout} s")
+                self._ready.wait(left if left is not None else 1.0)
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            self._closing = True
+            for w in self._workers:
+                if w.sendq is not None:
+                    w.sendq.put(p.Shutdown())
+        deadline = time.monotonic() + timeout
+        for w in self._workers:
+            if w.process is not None:
+                w.process.join(max(0.0, deadline - time.monotonic()))
+                if w.process.is_alive():
+                    w.process.kill()
+                    w.process.join(5)
+        self._thread.join(5)
+
+    # ------------------------------------------------------------------ requests
+    def submit(self, request_id: str, request: SynthesisRequest, sink: Sink, *, credit: int | None = None) -> int:
+        """Route to the ready worker with the most free slots. Raises NoCapacity, PoolFailed."""
+        with self._lock:
+            if self._fatal:
+                raise PoolFailed(self._fatal)
+            if request_id in self._routes:
+                raise ValueError(f"request id {request_id!r} is already in flight")
+            worker = max(self._workers, key=lambda w: w.free_slots)
+            if worker.free_slots <= 0:
+                raise NoCapacity("no ready worker has a free slot")
+            worker.requests[request_id] = sink
+            self._routes[request_id] = worker
+            worker.sendq.put(p.Submit(request_id, request, credit))
+            if len(worker.requests) == 1:
+                worker.last_seen = time.monotonic()  # the stall clock starts with the first request
+            return worker.worker_id
+
+    def cancel(self, request_id: str) -> None:
+        with self._lock:
+            worker = self._routes.get(request_id)
+            if worker is not None:
+                worker.sendq.put(p.Cancel(request_id))
+
+    def add_credit(self, request_id: str, frames: int) -> None:
+        with self._lock:
+            worker = self._routes.get(request_id)
+            if worker is not None:
+                worker.sendq.put(p.Credit(request_id, frames))
+
+    # ------------------------------------------------------------------ views
+    @property
+    def info(self) -> p.WorkerInfo | None:
+        with self._lock:
+            return next((w.info for w in self._workers if w.info is not None), None)
+
+    def free_slots(self) -> int:
+        with self._lock:
+            return sum(w.free_slots for w in self._workers)
+
+    def ready_workers(self) -> int:
+        with self._lock:
+            return sum(w.state == "ready" for w in self._workers)
+
+    def snapshot(self) -> list[dict]:
+        """Per worker: state, pid, restarts, in-flight requests and the latest engine stats."""
+        with self._lock:
+            return [{"worker": w.worker_id, "state": w.state, "pid": w.process.pid if w.process else None,
+                     "restarts": w.restarts, "in_flight": len(w.requests), "free_slots": w.free_slots,
+                     "stats": w.stats} for w in self._workers]
+
+    # ------------------------------------------------------------------ internals
+    def _spawn(self, w: _Worker) -> None:
+        inbox_r, inbox_w = self._ctx.Pipe(duplex=False)
+        outbox_r, outbox_w = self._ctx.Pipe(duplex=False)
+        w.process = self._ctx.Process(target=worker_main, args=(w.worker_id, w.spec, inbox_r, outbox_w),
+                                      name=f"qwen3-tts-worker-{w.worker_id}", daemon=True)
+        w.process.start()
+        inbox_r.close()  # the child's ends: closing ours makes the child's death visible as EOF
+        outbox_w.close()
+        w.inbox, w.outbox, w.state, w.info, w.stats = inbox_w, outbox_r, "starting", None, None
+        w.sendq = queue.SimpleQueue()
+        threading.Thread(target=_sender, args=(w.inbox, w.sendq), name=f"worker-{w.worker_id}-send",
+                         daemon=True).start()
+        w.last_seen = time.monotonic()
+
+    def _io_loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._closing and all(not (w.process and w.process.is_alive()) for w in self._workers):
+                    return
+                waitables = {}
+                for w in self._workers:
+                    if w.process is not None and w.state != "stopped":
+                        waitables[w.outbox] = w
+                        waitables[w.process.sentinel] = w
+            ready = wait(list(waitables), timeout=0.1)
+            for obj in ready:
+                w = waitables[obj]
+                if obj is w.outbox:
+                    self._drain(w)
+                elif w.state != "stopped":
+                    self._drain(w)  # messages sent just before exiting still count
+                    self._on_exit(w, f"exit code {w.process.exitcode}")
+            self._watchdog()
+
+    def _drain(self, w: _Worker) -> None:
+        try:
+            while w.outbox.poll():
+                self._dispatch(w, w.outbox.recv())
+        except (EOFError, OSError):
+            pass  # the sentinel reports the exit
+
+    def _dispatch(self, w: _Worker, msg) -> None:
+        with self._lock:
+            w.last_seen = time.monotonic()
+            if isinstance(msg, p.Stats):
+                w.stats = msg
+            elif isinstance(msg, p.Ready):
+                w.state, w.info, w.ever_ready = "ready", msg.info, True
+                self._ready.notify_all()
+                log.info("worker %d ready (pid %d)", w.worker_id, msg.info.pid)
+            elif isinstance(msg, p.Fatal):
+                self._fatal = f"worker {w.worker_id} could not start: {msg.message}"
+                self._ready.notify_all()
+            else:
+                sink = w.requests.get(msg.request_id)
+                if isinstance(msg, (p.Finished, p.Failed)):
+                    w.requests.pop(msg.request_id, None)
+                    self._routes.pop(msg.request_id, None)
+                if sink is not None:
+                    sink(msg)
+        if isinstance(msg, (p.Ready, p.Fatal, p.Finished, p.Failed)):
+            self._on_change()
+
+    def _on_exit(self, w: _Worker, why: str) -> None:
+        with self._lock:
+            w.state = "stopped"
+            lost, w.requests = w.requests, {}
+            for rid in lost:
+                self._routes.pop(rid, None)
+            restart = not self._closing and w.ever_ready and not self._fatal
+            if w.ever_ready and not self._closing:
+                log.error("worker %d stopped (%s) with %d requests in flight", w.worker_id, why, len(lost))
+        for rid, sink in lost.items():
+            sink(p.Failed(rid, "worker_restarted",
+                          f"the worker serving this request stopped ({why}); it is being restarted, retry"))
+        if restart:
+            with self._lock:
+                w.restarts += 1
+                w.ever_ready = False
+                self._spawn(w)
+        elif not w.ever_ready and not self._closing and not self._fatal:
+            with self._lock:
+                self._fatal = f"worker {w.worker_id} exited during startup ({why})"
+                self._ready.notify_all()
+        self._on_change()
+
+    def _watchdog(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            stuck = [w for w in self._workers if w.state == "ready" and w.requests
+                     and now - w.last_seen > self._stall_timeout_s]
+        for w in stuck:
+            log.error("worker %d made no progress for %.0f s: killing it", w.worker_id, now - w.last_seen)
+            w.process.kill()
+            w.process.join(5)
+            self._on_exit(w, f"no progress for {self._stall_timeout_s:.0f} s")
+
+
+def _sender(conn: Connection, q: queue.SimpleQueue) -> None:
+    while True:
+        msg = q.get()
+        try:
+            conn.send(msg)
+        except (BrokenPipeError, OSError):
+            return
+        if isinstance(msg, p.Shutdown):
+            return

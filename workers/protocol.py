@@ -1,0 +1,147 @@
+"""The messages between a parent process and its worker processes (pickled over multiprocessing pipes).
+
+Parent -> worker                                Worker -> parent
+  Submit(request_id, request, credit)             Ready(worker_id, info)        model loaded and warmed up
+  Cancel(request_id)                              Started(request_id, ...)      accepted; seed and limits
+  Credit(request_id, frames)                      Frame(request_id, index, codes, pcm)
+  Shutdown()                                      Finished(request_id, reason, ...)
+                                                  Failed(request_id, kind, message, violations)
+                                                  Stats(worker_id, ...)         after steps, and every
+                                                                                heartbeat interval when idle
+                                                  Fatal(worker_id, message)     cannot start; exiting
+
+Ordering: for one request the worker sends Started, then Frames in index order, then exactly one Finished or
+Failed. A request the parent cancels ends with Finished(reason="cancelled") unless it already ended. Credit is
+flow control: a request submitted with a credit emits at most that many frames until the parent adds more; it
+is paused, keeping its slot, at zero. Every message from a worker counts as progress for the parent's watchdog.
+
+This module must not import torch: the server process uses it and never loads torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from workers.request import SynthesisRequest
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs to start (picklable)."""
+
+    model: str  # checkpoint directory or hub id
+    device: str = "cpu"
+    dtype: str = "float32"
+    codec_dtype: str = "float32"
+    slots: int = 4
+    max_context: int | None = None  # None: derived from free memory
+    prefill_chunk: int = 64
+    prefill_budget: int = 64
+    threads: int | None = None  # torch CPU threads
+    compile: bool = False
+    heartbeat_s: float = 0.5
+    log_level: str = "WARNING"
+
+
+# ------------------------------------------------------------------ parent -> worker
+@dataclass(frozen=True)
+class Submit:
+    request_id: str
+    request: SynthesisRequest
+    credit: int | None = None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Credit:
+    request_id: str
+    frames: int
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    pass
+
+
+# ------------------------------------------------------------------ worker -> parent
+@dataclass(frozen=True)
+class WorkerInfo:
+    model: str
+    model_type: str  # custom_voice | voice_design | base
+    model_size: str
+    speakers: list[str]
+    languages: list[str]
+    accepts_instruct: bool
+    sample_rate: int
+    samples_per_frame: int
+    slots: int
+    max_context: int
+    device: str
+    dtype: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class Ready:
+    worker_id: int
+    info: WorkerInfo
+
+
+@dataclass(frozen=True)
+class Started:
+    request_id: str
+    seed: int
+    max_frames: int
+    prompt_tokens: int
+
+
+@dataclass(frozen=True)
+class Frame:
+    request_id: str
+    index: int
+    codes: np.ndarray  # int64 [16]
+    pcm: np.ndarray  # float32 [samples_per_frame]
+
+
+@dataclass(frozen=True)
+class Finished:
+    request_id: str
+    reason: str  # eos | max_frames | cancelled
+    frames: int
+    queue_s: float  # submitted -> admitted into a slot
+    first_frame_s: float | None  # submitted -> first frame
+    total_s: float
+
+
+FAILURE_KINDS = ("invalid", "worker_restarted", "internal")
+
+
+@dataclass(frozen=True)
+class Failed:
+    request_id: str
+    kind: str  # one of FAILURE_KINDS
+    message: str
+    violations: list[tuple[str, str]] = field(default_factory=list)  # (field, message) for kind "invalid"
+
+
+@dataclass(frozen=True)
+class Stats:
+    worker_id: int
+    steps: int
+    running: int
+    waiting: int
+    free_slots: int
+    paused: int
+    seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Fatal:
+    worker_id: int
+    message: str
