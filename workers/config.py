@@ -108,6 +108,32 @@ class SpeakerEncoderConfig:
     enc_res2net_scale: int
     enc_se_channels: int
 
+    @classmethod
+    def parse(cls, sc: dict, where: str) -> SpeakerEncoderConfig:
+        # The released files write only enc_dim and sample_rate; the rest are the official class's defaults.
+        cfg = cls(
+            enc_dim=int(sc.get("enc_dim", 1024)),
+            sample_rate=int(sc.get("sample_rate", 24000)),
+            mel_dim=int(sc.get("mel_dim", 128)),
+            enc_channels=tuple(int(c) for c in sc.get("enc_channels", (512, 512, 512, 512, 1536))),
+            enc_kernel_sizes=tuple(int(k) for k in sc.get("enc_kernel_sizes", (5, 3, 3, 3, 1))),
+            enc_dilations=tuple(int(d) for d in sc.get("enc_dilations", (1, 2, 3, 4, 1))),
+            enc_attention_channels=int(sc.get("enc_attention_channels", 128)),
+            enc_res2net_scale=int(sc.get("enc_res2net_scale", 8)),
+            enc_se_channels=int(sc.get("enc_se_channels", 128)),
+        )
+        # What the official extraction path hard-codes, and what its module tree can be built from.
+        if cfg.mel_dim != 128 or cfg.sample_rate != 24000:
+            raise ConfigError(f"{where}: mel_dim must be 128 and sample_rate 24000 (fixed by the official code)")
+        ch = cfg.enc_channels
+        if not (len(ch) == len(cfg.enc_kernel_sizes) == len(cfg.enc_dilations) == 5):
+            raise ConfigError(f"{where}: enc_channels, enc_kernel_sizes and enc_dilations need 5 entries each")
+        if not (ch[0] == ch[1] == ch[2] == ch[3] and ch[4] == 3 * ch[0] and ch[0] % cfg.enc_res2net_scale == 0):
+            raise ConfigError(
+                f"{where}: enc_channels must be [c, c, c, c, 3c] with c divisible by enc_res2net_scale, got {list(ch)}"
+            )
+        return cfg
+
 
 @dataclass(frozen=True)
 class GenerationDefaults:
@@ -287,18 +313,8 @@ class ModelConfig:
         )
         speaker_encoder = None
         if model_type == "base":
-            sc = _need(cfg, "speaker_encoder_config", where)
-            speaker_encoder = SpeakerEncoderConfig(
-                enc_dim=int(sc.get("enc_dim", 1024)),
-                sample_rate=int(sc.get("sample_rate", 24000)),
-                mel_dim=int(sc.get("mel_dim", 128)),
-                enc_channels=tuple(sc.get("enc_channels", (512, 512, 512, 512, 1536))),
-                enc_kernel_sizes=tuple(sc.get("enc_kernel_sizes", (5, 3, 3, 3, 1))),
-                enc_dilations=tuple(sc.get("enc_dilations", (1, 2, 3, 4, 1))),
-                enc_attention_channels=int(sc.get("enc_attention_channels", 128)),
-                enc_res2net_scale=int(sc.get("enc_res2net_scale", 8)),
-                enc_se_channels=int(sc.get("enc_se_channels", 128)),
-            )
+            where_se = f"{where} speaker_encoder_config"
+            speaker_encoder = SpeakerEncoderConfig.parse(_need(cfg, "speaker_encoder_config", where), where_se)
         gen_path = root / "generation_config.json"
         generation = GenerationDefaults.parse(_read_json(gen_path))
         codec_path = root / "speech_tokenizer" / "config.json"

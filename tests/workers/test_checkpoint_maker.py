@@ -6,6 +6,7 @@ Oracle-based tests are skipped when `qwen_tts` is not installed; the rest need o
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from safetensors import safe_open
 from transformers import AutoTokenizer
 
 from tests.oracle import import_qwen_tts
+from tests.reference_signals import voice_like
 from workers.config import ModelConfig
 from workers.tools import checkpoint_config as cc
 from workers.tools.make_checkpoint import (
@@ -33,7 +35,7 @@ from workers.tools.make_checkpoint import (
 from workers.tools.presets import PRESETS
 from workers.tools.tensor_spec import materialize
 
-TINY_PRESETS = ["tiny", "tiny-1.7b", "tiny-voice-design"]
+TINY_PRESETS = ["tiny", "tiny-1.7b", "tiny-voice-design", "tiny-base", "tiny-base-1.7b"]
 SAMPLES_PER_FRAME = 1920
 REFERENCE = Path(os.environ.get("QWEN3_TTS_REFERENCE_CHECKPOINTS", "/work/shared/reference/checkpoints"))
 GREEDY = {"do_sample": False, "subtalker_dosample": False}
@@ -132,7 +134,14 @@ def test_model_config_parser_accepts_every_preset(tmp_path: Path, preset: str) -
         assert "beijing_dialect" not in cfg.languages
     else:
         assert cfg.speakers == [] and not [k for k in cfg.talker.language_ids if "dialect" in k]
-    assert cfg.accepts_instruct == (p.model_size == "1b7")
+    if p.model_type == "base":
+        se = cfg.speaker_encoder
+        assert se is not None and se.enc_dim == p.talker.hidden_size and se.mel_dim == 128
+        assert se.enc_channels == p.speaker_encoder.enc_channels and se.sample_rate == 24000
+        assert not cfg.accepts_instruct
+    else:
+        assert cfg.speaker_encoder is None
+        assert cfg.accepts_instruct == (p.model_size == "1b7")
 
 
 def test_real_preset_has_the_released_parameter_counts() -> None:
@@ -145,6 +154,13 @@ def test_real_preset_has_the_released_parameter_counts() -> None:
     assert round(parameter_count(talker_layers) / 1e6, 2) == 440.47
     assert round(parameter_count(decoder) / 1e6, 2) == 114.32
     assert round(parameter_count(encoder) / 1e6, 1) == 56.2
+    base_specs, base_codec = tensor_tables("real-0.6b-base")
+    speaker = [s for s in base_specs if s.name.startswith("speaker_encoder.")]
+    # §1.8/§1.9: 76 speaker-encoder tensors, 8.85 M parameters, root checkpoint 914.6 M; the same codec.
+    assert len(speaker) == 76 and round(parameter_count(speaker) / 1e6, 2) == 8.85
+    assert round(parameter_count(base_specs) / 1e6, 1) == 914.6
+    assert parameter_count(base_specs) - parameter_count(speaker) == parameter_count(model_specs)
+    assert [(s.name, s.shape) for s in base_codec] == [(s.name, s.shape) for s in codec_specs]
 
 
 def _meta_state_shapes(module_factory: Callable[[], torch.nn.Module]) -> dict[str, tuple[int, ...]]:
@@ -174,9 +190,9 @@ def test_tables_match_the_official_module_tree(preset: str) -> None:
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"released config files not found at {REFERENCE}")
 def test_config_files_match_the_released_ones(tmp_path: Path) -> None:
-    """real-0.6b-cv's JSON files equal the released 0.6B-CustomVoice ones except for the tokenizer's own
-    assistant id; the tiny presets have the same key sets."""
-    released = REFERENCE / "Qwen3-TTS-12Hz-0.6B-CustomVoice"
+    """real-0.6b-cv's / real-0.6b-base's JSON files equal the released 0.6B-CustomVoice / 0.6B-Base ones except
+    for the tokenizer's own assistant id; the tiny presets have the same key sets (a tiny speaker encoder also
+    writes the official arguments it shrinks)."""
 
     def load(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -186,26 +202,40 @@ def test_config_files_match_the_released_ones(tmp_path: Path) -> None:
             return {prefix}
         return {prefix} | {k for key, v in d.items() for k in keys(v, f"{prefix}/{key}")}
 
-    _, text_ids = write_config_files("real-0.6b-cv", tmp_path / "real")
     names = ["config.json", "generation_config.json", "preprocessor_config.json", "tokenizer_config.json",
              "speech_tokenizer/config.json", "speech_tokenizer/preprocessor_config.json"]
-    for name in names:
-        ours, theirs = load(tmp_path / "real" / name), load(released / name)
-        if name == "config.json":
-            assert ours.pop("assistant_token_id") == text_ids.assistant
-            theirs.pop("assistant_token_id")
-        assert ours == theirs, name
+    for preset, ref in (("real-0.6b-cv", "0.6B-CustomVoice"), ("real-0.6b-base", "0.6B-Base")):
+        _, text_ids = write_config_files(preset, tmp_path / preset)
+        for name in names:
+            ours, theirs = load(tmp_path / preset / name), load(REFERENCE / f"Qwen3-TTS-12Hz-{ref}" / name)
+            if name == "config.json":
+                assert ours.pop("assistant_token_id") == text_ids.assistant
+                theirs.pop("assistant_token_id")
+                assert list(ours) == list(theirs)  # the same key order, speaker_encoder_config included
+            assert ours == theirs, (preset, name)
+    import_qwen_tts()
+    from qwen_tts.core.models.configuration_qwen3_tts import Qwen3TTSSpeakerEncoderConfig
+
+    speaker_args = set(inspect.signature(Qwen3TTSSpeakerEncoderConfig.__init__).parameters) - {"self"}
     for preset, ref in (("tiny", "0.6B-CustomVoice"), ("tiny-1.7b", "1.7B-CustomVoice"),
-                        ("tiny-voice-design", "1.7B-VoiceDesign")):
+                        ("tiny-voice-design", "1.7B-VoiceDesign"), ("tiny-base", "0.6B-Base"),
+                        ("tiny-base-1.7b", "1.7B-Base")):
         ours_dir, theirs_dir = tmp_path / preset, REFERENCE / f"Qwen3-TTS-12Hz-{ref}"
         write_config_files(preset, ours_dir)
         for name in names:
-            assert keys(load(ours_dir / name)) == keys(load(theirs_dir / name)), (preset, name)
+            ours, theirs = keys(load(ours_dir / name)), keys(load(theirs_dir / name))
+            # A tiny speaker encoder also writes the (official) arguments it shrinks.
+            extra = {k for k in ours - theirs if k.startswith("/speaker_encoder_config/")}
+            assert ours - extra == theirs, (preset, name)
+            assert {k.rsplit("/", 1)[1] for k in extra} <= speaker_args
         ours, theirs = load(ours_dir / "config.json"), load(theirs_dir / "config.json")
         for key in ("tts_model_type", "tts_model_size"):
             assert ours[key] == theirs[key]
         for key in ("spk_id", "spk_is_dialect", "codec_language_id"):
             assert ours["talker_config"][key] == theirs["talker_config"][key]
+        if "speaker_encoder_config" in theirs:
+            assert ours["speaker_encoder_config"]["enc_dim"] == ours["talker_config"]["hidden_size"]
+            assert ours["speaker_encoder_config"]["sample_rate"] == theirs["speaker_encoder_config"]["sample_rate"]
 
 
 # --- text tokenizer ------------------------------------------------------------------------------------
@@ -269,6 +299,7 @@ def test_oracle_loads_every_tiny_preset(preset: str, oracle_for: Callable[..., A
     speakers = set(cc.SPEAKER_IDS) if p.model_type == "custom_voice" else set()
     assert set(model.get_supported_speakers()) == speakers
     assert set(model.get_supported_languages()) == {"auto", *cc.LANGUAGE_IDS}
+    assert (model.speaker_encoder is not None) == (p.model_type == "base")
 
 
 @pytest.mark.parametrize(
@@ -292,6 +323,49 @@ def test_oracle_generates_greedily_with_sane_audio(preset: str, call: dict[str, 
     rms, clipped = _audio_stats(wav)
     assert 0.02 < rms < 0.5 and clipped < 0.01
     np.testing.assert_array_equal(wav, again[0])  # greedy is deterministic
+
+
+@pytest.mark.parametrize(("preset", "icl"), [("tiny-base", True), ("tiny-base", False), ("tiny-base-1.7b", True)])
+def test_oracle_clones_a_voice_greedily_with_sane_audio(preset: str, icl: bool, tmp_path: Path,
+                                                        oracle_for: Callable[..., Any]) -> None:
+    import soundfile as sf
+
+    oracle = oracle_for(preset)
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, voice_like(0, 44100, 2.5, channels=2), 44100)
+    if icl:
+        prompt = oracle.create_voice_clone_prompt(ref_audio=str(ref), ref_text="This is the reference.")
+    else:
+        prompt = oracle.create_voice_clone_prompt(ref_audio=str(ref), x_vector_only_mode=True)
+    assert prompt[0].ref_spk_embedding.shape == (PRESETS[preset].talker.hidden_size,)
+    assert (prompt[0].ref_code is not None) == icl
+    kwargs = {"text": "Hello world, this is a test.", "language": "english", "voice_clone_prompt": prompt,
+              **GREEDY, "max_new_tokens": 8}
+    wavs, sr = oracle.generate_voice_clone(**kwargs)
+    again, _ = oracle.generate_voice_clone(**kwargs)
+    wav = wavs[0]
+    # ICL output drops the reference part with a proportional cut that can be one sample off a frame boundary.
+    assert sr == 24000 and wav.ndim == 1 and len(wav) >= 5 * SAMPLES_PER_FRAME - 1
+    rms, clipped = _audio_stats(wav)
+    assert 0.02 < rms < 0.5 and clipped < 0.01
+    np.testing.assert_array_equal(wav, again[0])
+
+
+def test_voice_features_depend_on_the_voice(oracle_for: Callable[..., Any]) -> None:
+    """On random weights, the x-vector is ~unit scale and differs between voices, and the Mimi encoder's codes
+    vary over time and between voices in every codebook (not one entry everywhere, as with HF's init)."""
+    model = oracle_for("tiny-base").model
+    voices = [voice_like(seed, 24000, 3.0, f0=f0) for seed, f0 in ((0, 120.0), (1, 220.0), (2, 125.0))]
+    xvecs = torch.stack([model.extract_speaker_embedding(v, 24000) for v in voices])
+    assert 0.5 < float(xvecs.std()) < 2.0
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert float((xvecs[i] - xvecs[j]).std()) > 0.02
+    codes = [model.speech_tokenizer.encode(v, sr=24000).audio_codes[0] for v in voices]
+    for c in codes:
+        assert c.shape == (38, 16)  # ceil(72000 / 1920)
+        distinct = [len(set(c[:, q].tolist())) for q in range(16)]
+        assert min(distinct) >= 15, distinct
+    assert float((codes[0] == codes[1]).float().mean()) < 0.1
 
 
 def test_decoded_audio_depends_on_the_codes_beyond_the_window(oracle_for: Callable[..., Any]) -> None:

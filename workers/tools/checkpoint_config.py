@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.tools.presets import CodecDims, Preset
+from workers.tools.presets import (
+    REAL_SPEAKER_ENCODER,
+    SPEAKER_ENCODER_DILATIONS,
+    SPEAKER_ENCODER_KERNEL_SIZES,
+    SPEAKER_ENCODER_MEL_DIM,
+    CodecDims,
+    Preset,
+)
 
 # As in the released files; it also makes transformers apply the Mistral-regex patch to the text tokenizer.
 TRANSFORMERS_VERSION = "4.57.3"
@@ -244,11 +251,32 @@ def _talker_config(p: Preset) -> dict[str, Any]:
     }
 
 
+def speaker_encoder_config(p: Preset) -> dict[str, Any]:
+    """Base only. The released files write just `enc_dim` and `sample_rate` and leave the rest to the official
+    config class's defaults; a preset that shrinks the encoder also writes the arguments it changes. Only the
+    class's own arguments appear: it takes no **kwargs."""
+    se = p.speaker_encoder
+    if se is None:
+        raise ValueError(f"{p.name}: not a Base preset")
+    cfg: dict[str, Any] = {"enc_dim": p.talker.hidden_size, "sample_rate": SAMPLE_RATE}
+    if se != REAL_SPEAKER_ENCODER:
+        cfg.update(
+            mel_dim=SPEAKER_ENCODER_MEL_DIM,
+            enc_channels=list(se.enc_channels),
+            enc_kernel_sizes=list(SPEAKER_ENCODER_KERNEL_SIZES),
+            enc_dilations=list(SPEAKER_ENCODER_DILATIONS),
+            enc_attention_channels=se.attention_channels,
+            enc_res2net_scale=se.res2net_scale,
+            enc_se_channels=se.se_channels,
+        )
+    return cfg
+
+
 def model_config(p: Preset, assistant_token_id: int) -> dict[str, Any]:
     """`config.json`. `assistant_token_id` is the id the checkpoint's own text tokenizer gives "assistant"."""
-    if p.model_type not in ("custom_voice", "voice_design"):
-        raise ValueError(f"{p.name}: model type {p.model_type!r} is not supported by the maker yet")
-    return {
+    if p.model_type not in ("custom_voice", "voice_design", "base"):
+        raise ValueError(f"{p.name}: model type {p.model_type!r} is not supported by the maker")
+    head: dict[str, Any] = {
         "architectures": ["Qwen3TTSForConditionalGeneration"],
         "assistant_token_id": assistant_token_id,
         "im_end_token_id": IM_END_ID,
@@ -260,9 +288,10 @@ def model_config(p: Preset, assistant_token_id: int) -> dict[str, Any]:
         "tokenizer_type": "qwen3_tts_tokenizer_12hz",
         "tts_model_size": p.model_size,
         "tts_model_type": p.model_type,
-        "talker_config": _talker_config(p),
-        "transformers_version": TRANSFORMERS_VERSION,
     }
+    if p.model_type == "base":  # in the released files' key order: right after tts_model_type
+        head["speaker_encoder_config"] = speaker_encoder_config(p)
+    return {**head, "talker_config": _talker_config(p), "transformers_version": TRANSFORMERS_VERSION}
 
 
 def _codec_decoder_config(c: CodecDims) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from workers.tools import init_rules as ir
 from workers.tools.checkpoint_config import CODEBOOK_SIZE, CODEC_VOCAB_SIZE, NUM_CODE_GROUPS, TEXT_VOCAB_SIZE
 from workers.tools.presets import DecoderStack, Preset
+from workers.tools.speaker_encoder_tensors import speaker_encoder_tensors
 from workers.tools.tensor_spec import TensorSpec, fan_in_std, torch_default
 
 
@@ -73,5 +74,5 @@ def code_predictor_tensors(p: Preset) -> list[TensorSpec]:
 
 
 def model_tensors(p: Preset) -> list[TensorSpec]:
-    """Everything in the root `model.safetensors`."""
-    return talker_tensors(p) + code_predictor_tensors(p)
+    """Everything in the root `model.safetensors` (the speaker encoder only for Base presets)."""
+    return talker_tensors(p) + code_predictor_tensors(p) + speaker_encoder_tensors(p)
