@@ -54,6 +54,7 @@ class SynthesisRequest:
     text: str
     language: str = "auto"
     speaker: str | None = None  # a built-in speaker of a CustomVoice checkpoint
+    voice: str | None = None  # a registered (cloned) voice of a Base checkpoint
     instruct: str | None = None  # style instruction (CustomVoice 1.7B) or voice description (VoiceDesign)
     sampling: Sampling = field(default_factory=Sampling)
     seed: int | None = None  # None: the engine draws one and reports it
@@ -96,7 +97,10 @@ def validate(req: SynthesisRequest, config: ModelConfig, special_token: str | No
     elif req.speaker:
         bad("speaker", f"this {config.model_type} checkpoint has no built-in speakers")
     if config.model_type == "base":
-        bad("speaker", "voice cloning (Base checkpoints) needs a registered voice, which is not available yet")
+        if not req.voice:
+            bad("voice", "is required for a Base checkpoint: register a voice from reference audio first")
+    elif req.voice:
+        bad("voice", f"this {config.model_type} checkpoint cannot clone voices (use a Base checkpoint)")
     if req.instruct:
         if not config.accepts_instruct:
             bad("instruct", f"this {config.model_type} {config.model_size} checkpoint ignores instructions")

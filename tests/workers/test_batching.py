@@ -164,3 +164,14 @@ def test_default_frame_cap_stops_runaway_generation(engine):
     finally:
         engine.model.suppress_mask[engine.config.talker.codec_eos_id] = False
     assert frames == seq.max_frames < 60 and seq.finish_reason is FinishReason.MAX_FRAMES
+
+
+def test_a_slot_left_holding_eos_does_not_disturb_the_codec(engine, alone):
+    """A slot freed by EOS keeps code 0 = EOS (outside the codec's codebook) while the others decode on."""
+    seq = engine.submit(_requests()[0])
+    free = next(s for s in range(SLOTS) if s != seq.slot)
+    engine.model.state.code0[free] = engine.config.talker.codec_eos_id
+    codes = []
+    while engine.has_work:
+        codes += [ev.codes for ev in engine.step()]
+    np.testing.assert_array_equal(np.stack(codes), alone[0][0])

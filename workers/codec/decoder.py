@@ -51,6 +51,11 @@ class CodecState:
     def snapshot(self) -> list[torch.Tensor]:
         return [t.clone() for t in self.tensors()]
 
+    def load_slot(self, slot: int, one_slot: list[torch.Tensor]) -> None:
+        """Start `slot` from a 1-slot snapshot (a stream primed elsewhere) instead of from zero."""
+        for t, src in zip(self.tensors(), one_slot, strict=True):
+            t[slot] = src[0].to(device=t.device, dtype=t.dtype)
+
     def restore(self, snapshot: list[torch.Tensor], rows: torch.Tensor) -> None:
         """Put back the `rows` (bool [B]) of a snapshot: those slots' streams did not advance."""
         for t, old in zip(self.tensors(), snapshot, strict=True):
@@ -146,6 +151,16 @@ class CodecDecoder(nn.Module):
         x = self.decoder[-1](self.decoder[-2](x), state.conv[b:])  # [B, 1, T*1920]
         state.pos.add_(codes.shape[1])
         return x[:, 0].clamp(-1.0, 1.0).float()
+
+    @torch.no_grad()
+    def primed_state(self, codes: torch.Tensor) -> list[torch.Tensor]:
+        """The 1-slot state after decoding `codes` [T, Q] frame by frame (the samples are not kept): a stream
+        started from it continues the audio of these codes, as if they had been decoded just before."""
+        state = self.new_state(1)
+        codes = codes.to(state.pos.device)
+        for t in range(codes.shape[0]):
+            self.step(codes[None, t : t + 1], state)
+        return state.snapshot()
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:

@@ -40,6 +40,8 @@ from workers.model.qwen3_tts import Qwen3TTSModel
 from workers.prompt import Prompt, build_prompt
 from workers.request import SynthesisRequest, Violation, validate
 from workers.text import TextTokenizer
+from workers.voice_store import VoiceError
+from workers.voices import VoiceRegistry
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,9 @@ class SynthesisResult:
 class Engine:
     def __init__(self, config: ModelConfig, model: Qwen3TTSModel, codec: CodecDecoder, tokenizer: TextTokenizer,
                  *, slots: int, max_context: int, prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
-                 prefill_budget: int = DEFAULT_PREFILL_BUDGET):
+                 prefill_budget: int = DEFAULT_PREFILL_BUDGET, voices: VoiceRegistry | None = None):
         self.config, self.model, self.tokenizer = config, model, tokenizer
+        self.voices = voices  # Base checkpoints only
         self.runner = ModelRunner(model, codec, slots, max_context)
         self.scheduler = Scheduler(slots, prefill_chunk, prefill_budget)
         self._ids = count()
@@ -97,7 +100,8 @@ class Engine:
 
     @classmethod
     def load(cls, model: str | CheckpointLocation, *, device: str = "cpu", dtype: str = "float32",
-             codec_dtype: str = "float32", slots: int = 1, max_context: int | None = None, **kwargs) -> Engine:
+             codec_dtype: str = "float32", slots: int = 1, max_context: int | None = None,
+             voice_store: str | None = None, **kwargs) -> Engine:
         t0 = time.perf_counter()
         dev, talker_dtype, codec_dt = parse_device(device), parse_dtype(dtype), parse_dtype(codec_dtype)
         where = model if isinstance(model, CheckpointLocation) else resolve(model)
@@ -108,8 +112,12 @@ class Engine:
         acoustic.eval()
         codec = CodecDecoder.from_checkpoint(where.path / "speech_tokenizer", config.codec, dtype=codec_dt, device=dev)
         tokenizer = TextTokenizer.load(where.path, loaded_from_hub=where.loaded_from_hub)
+        voices = None
+        if config.model_type == "base":
+            voices = VoiceRegistry.load(where.path, config, tokenizer, codec, voice_store, talker_dtype, dev)
         plan = plan_cache(config, talker_dtype, dev, slots, max_context)
-        engine = cls(config, acoustic, codec, tokenizer, slots=slots, max_context=plan.max_context, **kwargs)
+        engine = cls(config, acoustic, codec, tokenizer, slots=slots, max_context=plan.max_context, voices=voices,
+                     **kwargs)
         log.info("loaded %s (%s %s) in %.1fs: %s talker, %s codec, %d slots x %d positions (%.0f MB KV)",
                  where.path, config.model_type, config.model_size, time.perf_counter() - t0, dtype, codec_dtype,
                  slots, plan.max_context, plan.kv_bytes / 1e6)
@@ -129,7 +137,13 @@ class Engine:
         violations = validate(req, self.config, self.tokenizer.contains_special_token(req.text or ""))
         if violations:
             raise RequestError(violations)
-        prompt = build_prompt(self.model, self.tokenizer, req)
+        voice = None
+        if req.voice:
+            try:
+                voice = self.voices.get(req.voice)
+            except VoiceError as e:
+                raise RequestError([Violation("voice", str(e))]) from e
+        prompt = build_prompt(self.model, self.tokenizer, req, voice)
         seq = Sequence(
             seq_id=next(self._ids),
             request=req,

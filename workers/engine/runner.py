@@ -74,7 +74,10 @@ class ModelRunner:
         # Until its prompt is in, the slot rides along in decode steps (static shapes); park its throw-away
         # key/value writes at the last cache position, which is rewritten before it is ever attended.
         st.position[slot] = self.max_context - 1
-        self.codec.reset(self.codec_state, torch.tensor([slot], device=self.device))
+        if prompt.codec_prime is not None:  # an ICL voice: continue from its reference audio
+            self.codec_state.load_slot(slot, prompt.codec_prime)
+        else:
+            self.codec.reset(self.codec_state, torch.tensor([slot], device=self.device))
 
     def release(self, seq: Sequence) -> None:
         self.prompts.pop(seq.seq_id, None)
@@ -101,10 +104,13 @@ class ModelRunner:
         keys = self._key_positions[:kv_len]
         if self._compiled:
             torch._dynamo.mark_dynamic(keys, 0)
-        codes, nxt = self._decode_step(active.to(self.device), keys)
+        active_dev = active.to(self.device)
+        codes, nxt = self._decode_step(active_dev, keys)
         t1 = time.perf_counter()
         kept = self.codec_state.snapshot() if hold else None
-        pcm = self.codec.step(codes.unsqueeze(1), self.codec_state)
+        # Rows that emit no frame may hold anything (a finished slot's code 0 is EOS, outside the codebook).
+        frames = torch.where(active_dev.unsqueeze(1), codes, 0)
+        pcm = self.codec.step(frames.unsqueeze(1), self.codec_state)
         if kept is not None:
             rows = torch.zeros(self.slots, dtype=torch.bool)
             rows[[s.slot for s in hold]] = True

@@ -1,0 +1,162 @@
+"""Registered voices: a bounded in-memory cache over a directory that survives restarts.
+
+Layout: STORE/<name>/voice.safetensors (x_vector, ref_codes, codec_prime.N) + STORE/<name>/voice.json (name,
+mode, transcript, reference token ids, creation time, duration, the model fingerprint). A voice is written
+into a temporary directory first and renamed into place, so readers never see half a voice and a crash never
+leaves one. Voices are tied to the checkpoint that made them (the x-vector comes from its speaker encoder):
+loading a voice made by another checkpoint is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from workers.voice_prompt import VoicePrompt
+
+NAME_RULE = "1-64 characters: letters, digits, '_', '-', '.', starting with a letter or digit"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class VoiceError(ValueError):
+    """A voice operation that cannot be done; `field` names the request field to blame, `kind` is one of
+    invalid | not_found | exists."""
+
+    def __init__(self, message: str, *, field: str = "voice", kind: str = "invalid"):
+        super().__init__(message)
+        self.field, self.kind = field, kind
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or name in (".", ".."):
+        raise VoiceError(f"voice name {name!r} is not valid: {NAME_RULE}", field="name")
+    return name
+
+
+def model_fingerprint(model_dir: Path) -> str:
+    """Identifies the checkpoint a voice belongs to: its config and the size of its weights."""
+    h = hashlib.sha256((model_dir / "config.json").read_bytes())
+    h.update(str((model_dir / "model.safetensors").stat().st_size).encode())
+    return h.hexdigest()[:16]
+
+
+class VoiceStore:
+    def __init__(self, root: Path | None, fingerprint: str, capacity: int = 64):
+        self.root, self.fingerprint, self.capacity = root, fingerprint, capacity
+        self._cache: OrderedDict[str, VoicePrompt] = OrderedDict()
+        self._memory_only: dict[str, VoicePrompt] = {}
+        self._lock = threading.Lock()
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+
+    def add(self, voice: VoicePrompt, *, persist: bool = True) -> None:
+        """Register a voice. persist=False keeps it in this process only (offline one-off references)."""
+        check_name(voice.name)
+        if self.exists(voice.name):
+            raise VoiceError(f"a voice named {voice.name!r} already exists; delete it first", field="name",
+                             kind="exists")
+        if persist and self.root is not None:
+            self._write(voice)
+        else:
+            self._memory_only[voice.name] = voice
+        self._remember(voice)
+
+    def get(self, name: str) -> VoicePrompt:
+        with self._lock:
+            if name in self._memory_only:
+                return self._memory_only[name]
+            voice = self._cache.get(name)
+        # Another worker may have deleted it: the directory is the truth for persisted voices.
+        if voice is not None and self._dir(name).is_dir():
+            with self._lock:
+                self._cache.move_to_end(name)
+            return voice
+        voice = self._read(name)
+        self._remember(voice)
+        return voice
+
+    def exists(self, name: str) -> bool:
+        return name in self._memory_only or (self.root is not None and _NAME.match(name) is not None
+                                             and self._dir(name).is_dir())
+
+    def delete(self, name: str) -> None:
+        check_name(name)
+        with self._lock:
+            self._cache.pop(name, None)
+            if self._memory_only.pop(name, None) is not None:
+                return
+        if self.root is None or not self._dir(name).is_dir():
+            raise VoiceError(f"no voice named {name!r}", kind="not_found")
+        trash = Path(tempfile.mkdtemp(prefix=f".deleting-{name}-", dir=self.root))
+        os.replace(self._dir(name), trash / name)  # atomic: gone for readers at once
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def names(self) -> list[str]:
+        on_disk = [] if self.root is None else [p.name for p in self.root.iterdir()
+                                                  if p.is_dir() and _NAME.match(p.name) and (p / "voice.json").is_file()]
+        return sorted(set(on_disk) | set(self._memory_only))
+
+    # ------------------------------------------------------------------ internals
+    def _dir(self, name: str) -> Path:
+        return self.root / name
+
+    def _remember(self, voice: VoicePrompt) -> None:
+        with self._lock:
+            if voice.name in self._memory_only:
+                return
+            self._cache[voice.name] = voice
+            self._cache.move_to_end(voice.name)
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+
+    def _write(self, voice: VoicePrompt) -> None:
+        tensors = {"x_vector": voice.x_vector.detach().float().contiguous().cpu()}
+        if voice.ref_codes is not None:
+            tensors["ref_codes"] = voice.ref_codes.to(torch.int64).contiguous().cpu()
+        for i, t in enumerate(voice.codec_prime or []):
+            tensors[f"codec_prime.{i}"] = t.detach().contiguous().cpu()
+        meta = {"name": voice.name, "ref_text": voice.ref_text, "ref_ids": voice.ref_ids,
+                "codec_prime": len(voice.codec_prime or []), "fingerprint": self.fingerprint,
+                **{k: v for k, v in voice.meta.items() if k != "fingerprint"}}
+        tmp = Path(tempfile.mkdtemp(prefix=f".writing-{voice.name}-", dir=self.root))
+        try:
+            save_file(tensors, str(tmp / "voice.safetensors"))
+            (tmp / "voice.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            os.rename(tmp, self._dir(voice.name))  # fails if another writer got there first
+        except OSError as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if self._dir(voice.name).exists():
+                raise VoiceError(f"a voice named {voice.name!r} already exists", field="name", kind="exists") from e
+            raise
+
+    def _read(self, name: str) -> VoicePrompt:
+        check_name(name)
+        d = None if self.root is None else self._dir(name)
+        if d is None or not (d / "voice.json").is_file():
+            raise VoiceError(f"no voice named {name!r}", kind="not_found")
+        meta = json.loads((d / "voice.json").read_text(encoding="utf-8"))
+        if meta.get("fingerprint") != self.fingerprint:
+            raise VoiceError(f"voice {name!r} was made with another checkpoint; register it again for this model")
+        tensors = load_file(str(d / "voice.safetensors"))
+        prime = [tensors[f"codec_prime.{i}"] for i in range(meta.pop("codec_prime", 0))] or None
+        return VoicePrompt(name=name, x_vector=tensors["x_vector"], ref_codes=tensors.get("ref_codes"),
+                           ref_text=meta.pop("ref_text", None), ref_ids=meta.pop("ref_ids", None),
+                           codec_prime=prime, meta={k: v for k, v in meta.items() if k != "name"})
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
