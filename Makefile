@@ -9,8 +9,14 @@ PIP := $(VENV)/bin/pip
 MODEL ?= Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice
 TINY := .cache/checkpoints/tiny
 THREADS ?= 2
+# Protobuf API: sources and checked-in Python stubs side by side in protos/ (package `qwen3tts`).
+PROTO_SRC := $(shell find protos -name '*.proto' | LC_ALL=C sort)
+PROTOC := $(PY) -m grpc_tools.protoc -Iprotos
+# buf (lint + format check) from npm, pinned; `npx --yes` fetches it on first use and fails if it cannot.
+BUF_VERSION ?= 1.75.0
+BUF := npx --yes @bufbuild/buf@$(BUF_VERSION)
 
-.PHONY: setup run test test-slow bench lint clean
+.PHONY: setup run test test-slow bench lint clean proto proto-check proto-lint
 
 setup: $(VENV)/.installed
 
@@ -40,8 +46,28 @@ bench: setup
 	$(PY) -m benchmarks.engine_speed --threads $(THREADS) --compile
 	$(PY) -m benchmarks.codec_speed --threads $(THREADS)
 
+# Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
+proto: setup
+	$(PROTOC) --python_out=protos --pyi_out=protos --grpc_python_out=protos $(PROTO_SRC)
+
+# Fail if the checked-in stubs differ from freshly generated ones (or a stub has no .proto any more).
+proto-check: setup
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PROTOC) --python_out="$$tmp" --pyi_out="$$tmp" --grpc_python_out="$$tmp" $(PROTO_SRC) && \
+	if diff -r -x '*.proto' -x '__init__.py' -x 'py.typed' -x '__pycache__' "$$tmp" protos; then \
+		echo "proto-check: generated stubs are up to date"; \
+	else \
+		echo "proto-check: the checked-in stubs are stale; run 'make proto' and commit the result" >&2; exit 1; \
+	fi
+
+# buf lint (STANDARD + COMMENTS, see buf.yaml) and buf's formatting check. Needs node/npx and the npm registry.
+proto-lint:
+	@command -v npx >/dev/null || { echo "proto-lint: npx (node/npm) is required to run buf" >&2; exit 1; }
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+
 lint: setup
-	$(VENV)/bin/ruff check workers tests benchmarks
+	$(VENV)/bin/ruff check workers server tests benchmarks
 
 clean:
 	rm -rf $(VENV) .cache out
