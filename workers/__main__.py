@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--greedy", action="store_true", help="deterministic decoding (do_sample=False)")
     mode.add_argument("--seed", type=int, default=None, help="seed of this request's random stream")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many 80 ms frames")
+    p.add_argument("--max-batch", type=int, default=1, help="decode batch shape; equal to a server's --max-batch "
+                   "(and the same threads), the output equals that server's bit for bit")
     p.add_argument("--out", required=True, help="output WAV (24 kHz mono float32)")
     p.add_argument("--codes-out", default=None, help="also write the codes as int64 .npy [frames, 16]")
 

@@ -43,8 +43,8 @@ def synth(args: argparse.Namespace) -> int:
     prompt_bound = text_bytes + len((req.instruct or "").encode()) + 32 + (REFERENCE_CONTEXT if voice else 0)
     max_frames = req.max_frames or max_frames_for_text(text_bytes)
     context = min(config.talker.max_position_embeddings, max_frames + prompt_bound)
-    engine = Engine.load(where, device=args.device, dtype=args.dtype, codec_dtype=args.codec_dtype, slots=1,
-                         max_context=context, voice_store=args.store)
+    engine = Engine.load(where, device=args.device, dtype=args.dtype, codec_dtype=args.codec_dtype,
+                         slots=args.max_batch, max_context=context, voice_store=args.store)
     if args.ref_audio:
         engine.voices.register(REFERENCE_VOICE, args.ref_audio, ref_text=args.ref_text,
                                x_vector_only=args.x_vector_only, persist=False)

@@ -130,6 +130,20 @@ class WorkerPool:
                 worker.last_seen = time.monotonic()  # the stall clock starts with the first request
             return worker.worker_id
 
+    def voice_command(self, command: p.VoiceCommand, sink: Sink) -> int:
+        """Run a voice register/delete/list on a ready worker (no slot needed); the answer is one VoiceResult."""
+        with self._lock:
+            if self._fatal:
+                raise PoolFailed(self._fatal)
+            ready = [w for w in self._workers if w.state == "ready"]
+            if not ready:
+                raise NoCapacity("no worker is ready")
+            worker = max(ready, key=lambda w: w.free_slots)
+            worker.requests[command.request_id] = sink
+            self._routes[command.request_id] = worker
+            worker.sendq.put(command)
+            return worker.worker_id
+
     def cancel(self, request_id: str) -> None:
         with self._lock:
             worker = self._routes.get(request_id)
@@ -219,7 +233,7 @@ class WorkerPool:
                 self._ready.notify_all()
             else:
                 sink = w.requests.get(msg.request_id)
-                if isinstance(msg, (p.Finished, p.Failed)):
+                if isinstance(msg, (p.Finished, p.Failed, p.VoiceResult)):
                     w.requests.pop(msg.request_id, None)
                     self._routes.pop(msg.request_id, None)
                 if sink is not None:

@@ -11,6 +11,7 @@ import logging
 import os
 import time
 import traceback
+from dataclasses import replace
 from multiprocessing.connection import Connection
 
 from workers import protocol as p
@@ -22,13 +23,23 @@ def worker_main(worker_id: int, spec: p.WorkerSpec, inbox: Connection, outbox: C
     """Entry point of a spawned worker process."""
     logging.basicConfig(level=spec.log_level, format=f"%(asctime)s worker{worker_id} %(levelname)s %(message)s")
     try:
-        engine = _start(spec)
+        engine = _start(_with_device(spec, worker_id))
     except Exception as e:  # noqa: BLE001 - anything that stops startup is reported, then the process exits
         log.error("startup failed: %s", traceback.format_exc())
         outbox.send(p.Fatal(worker_id, f"{type(e).__name__}: {e}"))
         return
-    outbox.send(p.Ready(worker_id, _info(engine, spec)))
+    outbox.send(p.Ready(worker_id, _info(engine, _with_device(spec, worker_id))))
     _Loop(worker_id, spec, engine, inbox, outbox).run()
+
+
+def _with_device(spec: p.WorkerSpec, worker_id: int) -> p.WorkerSpec:
+    """`auto`: this worker's GPU (worker i takes cuda:i mod count) when CUDA exists, else the CPU."""
+    if spec.device != "auto":
+        return spec
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return replace(spec, device=f"cuda:{worker_id % count}" if count else "cpu")
 
 
 def _start(spec: p.WorkerSpec):
@@ -41,15 +52,23 @@ def _start(spec: p.WorkerSpec):
         torch.set_num_threads(spec.threads)
     engine = Engine.load(spec.model, device=spec.device, dtype=spec.dtype, codec_dtype=spec.codec_dtype,
                          slots=spec.slots, max_context=spec.max_context, prefill_chunk=spec.prefill_chunk,
-                         prefill_budget=spec.prefill_budget)
+                         prefill_budget=spec.prefill_budget, voice_store=spec.voice_store)
     if spec.compile:
         engine.runner.compile()
     # Warm-up: one short utterance through prefill, decode and codec (first-call allocations, compilation).
     c = engine.config
+    voice = None
+    if engine.voices is not None:  # Base: a throw-away voice from a synthetic tone (also warms the encoders)
+        import numpy as np
+
+        tone = 0.3 * np.sin(2 * np.pi * 180 * np.arange(36000) / 24000).astype(np.float32)
+        voice = engine.voices.register("_warmup", (tone, 24000), x_vector_only=True, persist=False).name
     engine.synthesize(SynthesisRequest(
-        text="Warm-up.", speaker=c.speakers[0] if c.speakers else None,
+        text="Warm-up.", speaker=c.speakers[0] if c.speakers else None, voice=voice,
         instruct="A neutral voice." if c.model_type == "voice_design" else None,
         sampling=Sampling.greedy(), max_frames=2))
+    if voice:
+        engine.voices.delete(voice)
     return engine
 
 
@@ -108,8 +127,34 @@ class _Loop:
             seq = self.seqs.get(msg.request_id)
             if seq is not None:
                 self.engine.add_credit(seq.seq_id, msg.frames)
+        elif isinstance(msg, p.VoiceCommand):
+            self.outbox.send(self._voice(msg))
         elif isinstance(msg, p.Shutdown):
             self.running = False
+
+    def _voice(self, msg: p.VoiceCommand) -> p.VoiceResult:
+        from workers.reference_audio import ReferenceAudioError
+        from workers.voice_store import VoiceError
+
+        voices = self.engine.voices
+        if voices is None:
+            return p.VoiceResult(msg.request_id, error_kind="unsupported",
+                                 error=f"this {self.engine.config.model_type} checkpoint cannot clone voices")
+        try:
+            if msg.op == "register":
+                voice = voices.register(msg.name, msg.audio, ref_text=msg.ref_text, x_vector_only=msg.x_vector_only,
+                                        description=msg.description)
+                return p.VoiceResult(msg.request_id, [voice.describe()])
+            if msg.op == "delete":
+                voices.delete(msg.name)
+                return p.VoiceResult(msg.request_id)
+            return p.VoiceResult(msg.request_id, voices.describe_all())
+        except (VoiceError, ReferenceAudioError) as e:
+            return p.VoiceResult(msg.request_id, error_kind=getattr(e, "kind", "invalid"), error_field=e.field,
+                                 error=str(e))
+        except Exception:  # noqa: BLE001 - reported, and the worker keeps serving
+            log.error("voice command %s failed: %s", msg.op, traceback.format_exc())
+            return p.VoiceResult(msg.request_id, error_kind="internal", error="the voice operation failed")
 
     def _emit(self, ev) -> None:
         name = self.names[ev.seq_id]

@@ -4,13 +4,15 @@ Parent -> worker                                Worker -> parent
   Submit(request_id, request, credit)             Ready(worker_id, info)        model loaded and warmed up
   Cancel(request_id)                              Started(request_id, ...)      accepted; seed and limits
   Credit(request_id, frames)                      Frame(request_id, index, codes, pcm)
-  Shutdown()                                      Finished(request_id, reason, ...)
-                                                  Failed(request_id, kind, message, violations)
+  VoiceCommand(request_id, op, ...)               Finished(request_id, reason, ...)
+  Shutdown()                                      Failed(request_id, kind, message, violations)
+                                                  VoiceResult(request_id, voices | error)
                                                   Stats(worker_id, ...)         after steps, and every
                                                                                 heartbeat interval when idle
                                                   Fatal(worker_id, message)     cannot start; exiting
 
-Ordering: for one request the worker sends Started, then Frames in index order, then exactly one Finished or
+Voice commands (register / delete / list, Base checkpoints) run between engine steps and are answered with one
+VoiceResult. Ordering: for one request the worker sends Started, then Frames in index order, then exactly one Finished or
 Failed. A request the parent cancels ends with Finished(reason="cancelled") unless it already ended. Credit is
 flow control: a request submitted with a credit emits at most that many frames until the parent adds more; it
 is paused, keeping its slot, at zero. Every message from a worker counts as progress for the parent's watchdog.
@@ -41,6 +43,7 @@ class WorkerSpec:
     prefill_budget: int = 64
     threads: int | None = None  # torch CPU threads
     compile: bool = False
+    voice_store: str | None = None  # directory shared by all workers (registered voices)
     heartbeat_s: float = 0.5
     log_level: str = "WARNING"
 
@@ -62,6 +65,17 @@ class Cancel:
 class Credit:
     request_id: str
     frames: int
+
+
+@dataclass(frozen=True)
+class VoiceCommand:
+    request_id: str
+    op: str  # register | delete | list
+    name: str = ""
+    audio: bytes | tuple[np.ndarray, int] | None = None  # an encoded file, or (samples, sample rate)
+    ref_text: str | None = None
+    x_vector_only: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,15 @@ class Failed:
     kind: str  # one of FAILURE_KINDS
     message: str
     violations: list[tuple[str, str]] = field(default_factory=list)  # (field, message) for kind "invalid"
+
+
+@dataclass(frozen=True)
+class VoiceResult:
+    request_id: str
+    voices: list[dict] = field(default_factory=list)  # the registered voice, or every voice (list)
+    error_kind: str | None = None  # invalid | not_found | exists | unsupported | internal
+    error_field: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)

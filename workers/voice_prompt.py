@@ -29,5 +29,9 @@ class VoicePrompt:
 
     def describe(self) -> dict:
         """What ListVoices shows: no tensors, no transcript text."""
-        return {"name": self.name, "mode": "icl" if self.icl else "x_vector", **{
-            k: self.meta[k] for k in ("created", "reference_seconds") if k in self.meta}}
+        return describe(self.name, self.icl, self.meta)
+
+
+def describe(name: str, icl: bool, meta: dict) -> dict:
+    return {"name": name, "mode": "icl" if icl else "x_vector",
+            **{k: meta[k] for k in ("created", "reference_seconds", "description") if k in meta}}

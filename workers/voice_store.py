@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from workers.voice_prompt import VoicePrompt
+from workers.voice_prompt import VoicePrompt, describe
 
 NAME_RULE = "1-64 characters: letters, digits, '_', '-', '.', starting with a letter or digit"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -106,6 +106,21 @@ class VoiceStore:
         on_disk = [] if self.root is None else [p.name for p in self.root.iterdir()
                                                   if p.is_dir() and _NAME.match(p.name) and (p / "voice.json").is_file()]
         return sorted(set(on_disk) | set(self._memory_only))
+
+    def describe_all(self) -> list[dict]:
+        """Every voice, from metadata alone (no tensors are read)."""
+        out = []
+        for name in self.names():
+            if name in self._memory_only:
+                out.append(self._memory_only[name].describe())
+                continue
+            try:
+                meta = json.loads((self._dir(name) / "voice.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # deleted meanwhile
+            if meta.get("fingerprint") == self.fingerprint:
+                out.append(describe(name, meta.get("ref_ids") is not None, meta))
+        return out
 
     # ------------------------------------------------------------------ internals
     def _dir(self, name: str) -> Path:

@@ -51,7 +51,8 @@ class VoiceRegistry:
 
     @torch.inference_mode()
     def register(self, name: str, audio: bytes | str | os.PathLike | tuple[np.ndarray, int], *,
-                 ref_text: str | None = None, x_vector_only: bool = False, persist: bool = True) -> VoicePrompt:
+                 ref_text: str | None = None, x_vector_only: bool = False, persist: bool = True,
+                 description: str = "") -> VoicePrompt:
         """Raises VoiceError / ReferenceAudioError naming the field at fault."""
         check_name(name)
         if self.store.exists(name):
@@ -63,7 +64,7 @@ class VoiceRegistry:
         voice = VoicePrompt(
             name=name, x_vector=features.x_vector.float().cpu(), ref_codes=features.ref_codes, ref_text=ref_text,
             ref_ids=ref_ids, codec_prime=[t.cpu() for t in prime] if prime else None,
-            meta={"created": now_iso(), "reference_seconds": round(ref.duration_s, 3),
+            meta={"created": now_iso(), "reference_seconds": round(ref.duration_s, 3), "description": description,
                   "source_sample_rate": ref.source_sample_rate, "source_channels": ref.source_channels},
         )
         self.store.add(voice, persist=persist)
@@ -77,6 +78,9 @@ class VoiceRegistry:
 
     def names(self) -> list[str]:
         return self.store.names()
+
+    def describe_all(self) -> list[dict]:
+        return self.store.describe_all()
 
     def _reference_ids(self, ref_text: str | None) -> list[int]:
         if not ref_text or not ref_text.strip():

@@ -1,0 +1,185 @@
+"""Wiring of the server process: worker pool, batcher, gRPC server (service, health, reflection, auth), metrics.
+
+    app = ServerApp(config); port = await app.start(); ...; await app.stop()
+
+The gRPC port opens at once with health NOT_SERVING; it turns SERVING when a worker is warm (and back to
+NOT_SERVING while no worker is ready, e.g. during a restart, and for good when draining). `stop()` is the
+SIGTERM sequence: NOT_SERVING, refuse new work, let in-flight streams finish within the grace period, cancel
+the rest, stop the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
+from server.auth import BearerTokenInterceptor
+from server.batcher import Batcher
+from server.config import ServerConfig
+from server.log import RequestContextInterceptor, get_logger
+from server.metrics import Metrics, create_metrics, set_build_info, start_metrics_server, stop_metrics_server
+from server.service import VERSION, TextToSpeechService
+from server.validation import PRIORITY_NAMES
+from workers.pool import PoolFailed, WorkerPool
+from workers.protocol import WorkerSpec
+
+log = get_logger("server.app")
+SERVICE_NAME = tts_pb2.DESCRIPTOR.services_by_name["TextToSpeechService"].full_name
+STATS_INTERVAL_S = 1.0
+
+
+def worker_spec(cfg: ServerConfig, voice_store: str) -> WorkerSpec:
+    threads = max(1, (os.cpu_count() or 1) // cfg.workers)
+    return WorkerSpec(model=cfg.model, device=cfg.device, dtype=cfg.dtype, codec_dtype=cfg.codec_dtype,
+                      slots=cfg.max_batch, threads=threads, voice_store=voice_store,
+                      log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
+
+
+class ServerApp:
+    def __init__(self, cfg: ServerConfig, *, metrics: Metrics | None = None):
+        self.cfg = cfg
+        self.metrics = metrics or create_metrics()
+        self._temp_store = None if cfg.voice_store else tempfile.mkdtemp(prefix="qwen3-tts-voices-")
+        store = str(cfg.voice_store) if cfg.voice_store else self._temp_store
+        self.pool = WorkerPool(worker_spec(cfg, store), cfg.workers, on_change=self._pool_changed)
+        self.batcher = Batcher(self.pool, max_queue=cfg.max_queue, queue_timeout_s=cfg.queue_timeout,
+                               on_queue_change=self._queue_changed)
+        self.health = health.aio.HealthServicer()
+        self.server: grpc.aio.Server | None = None
+        self.port: int | None = None
+        self.metrics_port: int | None = None
+        self.failed: str | None = None
+        self._metrics_httpd = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._draining = False
+        self._restarts_seen: dict[int, int] = {}
+
+    async def start(self) -> int:
+        self._loop = asyncio.get_running_loop()
+        cfg = self.cfg
+        set_build_info(self.metrics, version=VERSION, model=cfg.model, device=cfg.device, dtype=cfg.dtype)
+        if cfg.metrics_port:
+            self._metrics_httpd, _ = start_metrics_server(self.metrics, cfg.metrics_port, cfg.metrics_host)
+            self.metrics_port = self._metrics_httpd.server_port
+        self.pool.start()
+        self.batcher.start()
+        interceptors = [RequestContextInterceptor()]
+        if cfg.auth_token_file:
+            interceptors.append(BearerTokenInterceptor.from_file(cfg.auth_token_file))
+        self.server = grpc.aio.server(interceptors=interceptors, options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", cfg.max_message_bytes),
+            ("grpc.keepalive_time_ms", 60_000),
+            ("grpc.keepalive_timeout_ms", 20_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            # No BDP probing: the per-stream window stays small, so a client that stops reading blocks our
+            # writes within ~64 KB and its generation pauses (credit), instead of after megabytes.
+            ("grpc.http2.bdp_probe", 0),
+        ])
+        tts_pb2_grpc.add_TextToSpeechServiceServicer_to_server(
+            TextToSpeechService(cfg, self.pool, self.batcher, self.metrics), self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)  # the process is alive
+        await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.NOT_SERVING)
+        address = f"{cfg.host}:{cfg.port}"
+        if cfg.tls:
+            self.port = self.server.add_secure_port(address, _tls_credentials(cfg))
+        else:
+            self.port = self.server.add_insecure_port(address)
+        await self.server.start()
+        self._tasks = [self._loop.create_task(self._watch_ready()), self._loop.create_task(self._export_stats())]
+        log.info("server.listening", port=self.port, metrics_port=self.metrics_port, tls=cfg.tls, auth=cfg.auth,
+                 workers=cfg.workers, max_batch=cfg.max_batch)
+        return self.port
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await asyncio.to_thread(self.pool.wait_ready, timeout)
+
+    async def stop(self, grace: float | None = None) -> None:
+        grace = self.cfg.grace_period if grace is None else grace
+        log.info("server.draining", grace_s=grace)
+        self._draining = True
+        await self.health.enter_graceful_shutdown()
+        await self.batcher.stop()
+        if self.server is not None:
+            await self.server.stop(grace)
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.to_thread(self.pool.close)
+        if self._metrics_httpd is not None:
+            stop_metrics_server(self._metrics_httpd)
+        if self._temp_store:
+            shutil.rmtree(self._temp_store, ignore_errors=True)
+        log.info("server.stopped")
+
+    async def wait_for_termination(self) -> None:
+        await self.server.wait_for_termination()
+
+    # ------------------------------------------------------------------ pool events
+    async def _watch_ready(self) -> None:
+        try:
+            await self.wait_ready()
+        except PoolFailed as e:
+            self.failed = str(e)
+            log.error("server.workers_failed", error=str(e))
+            return
+        info = self.pool.info
+        log.info("server.ready", model_type=info.model_type, model_size=info.model_size, slots=info.slots,
+                 max_context=info.max_context, device=info.device)
+        await self._sync_health()
+
+    def _pool_changed(self) -> None:
+        """On the pool's I/O thread: a worker became ready/stopped, or a request ended (a slot freed)."""
+        self.batcher.wake()
+        if self._loop is not None and not self._loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self._sync_health(), self._loop)
+
+    async def _sync_health(self) -> None:
+        if self._draining:
+            return
+        serving = self.pool.ready_workers() > 0
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self.health.set(SERVICE_NAME, status)
+
+    def _queue_changed(self, waiting: dict[int, int]) -> None:
+        for priority, name in PRIORITY_NAMES.items():
+            self.metrics.requests_waiting.labels(priority=name).set(waiting.get(priority, 0))
+
+    async def _export_stats(self) -> None:
+        last_steps: dict[int, int] = {}
+        while True:
+            await asyncio.sleep(STATS_INTERVAL_S)
+            running = paused = 0
+            for w in self.pool.snapshot():
+                wid = str(w["worker"])
+                self.metrics.worker_up.labels(worker=wid).set(1 if w["state"] == "ready" else 0)
+                seen = self._restarts_seen.get(w["worker"], 0)
+                if w["restarts"] > seen:
+                    self.metrics.worker_restarts.labels(worker=wid).inc(w["restarts"] - seen)
+                    self._restarts_seen[w["worker"]] = w["restarts"]
+                stats = w["stats"]
+                if stats is not None:
+                    running += stats.running
+                    paused += stats.paused
+                    steps = stats.steps - last_steps.get(w["worker"], stats.steps)
+                    last_steps[w["worker"]] = stats.steps
+                    if steps > 0 and stats.running:
+                        self.metrics.batch_size.observe(stats.running)
+            self.metrics.requests_running.set(running)
+            self.metrics.requests_paused.set(paused)
+
+
+def _tls_credentials(cfg: ServerConfig) -> grpc.ServerCredentials:
+    key, chain = cfg.tls_key.read_bytes(), cfg.tls_cert.read_bytes()
+    ca = cfg.tls_client_ca.read_bytes() if cfg.tls_client_ca else None
+    return grpc.ssl_server_credentials([(key, chain)], root_certificates=ca, require_client_auth=ca is not None)
