@@ -40,13 +40,12 @@ async def _until_failed(app: ServerApp) -> None:
         await asyncio.sleep(0.5)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     try:
         import uvloop
-
-        sys.exit(uvloop.run(serve()))
     except ImportError:  # uvloop is not available on every platform
-        sys.exit(asyncio.run(serve()))
+        sys.exit(asyncio.run(serve(argv)))
+    sys.exit(uvloop.run(serve(argv)))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ EN, ZH = "Hello world, this is a test of the system.", "今天天气很好，我
 
 
 def _engine(ckpt) -> Engine:
-    return Engine.load(str(ckpt), slots=SLOTS, max_context=320, prefill_chunk=16, prefill_budget=32)
+    return Engine.load(str(ckpt), slots=SLOTS, max_context=320, prefill_chunk=16, prefill_budget=32,
+                       idle_prefill_budget=256)
 
 
 def _requests() -> list[SynthesisRequest]:
@@ -128,19 +129,30 @@ def test_paused_sequence_stops_producing(engine):
     assert engine.stats()["paused"] == 0 and not engine.has_work
 
 
-def test_prefill_work_per_step_is_bounded(engine):
-    long_req = SynthesisRequest(text=EN * 4, speaker="ryan", language="english", max_frames=5)
-    seq = engine.submit(long_req)
-    chunks = []
+def test_prefill_work_per_step_is_bounded_while_streams_decode(engine, monkeypatch):
+    running = engine.submit(_requests()[0])
+    while running.frames == 0:
+        engine.step()
+    seq = engine.submit(SynthesisRequest(text=EN * 4, speaker="ryan", language="english", max_frames=5))
+    steps: list[list[int]] = []
+    prefill = engine.runner.prefill
+    monkeypatch.setattr(engine.runner, "prefill", lambda s, start, n: (steps[-1].append(n), prefill(s, start, n)))
     while seq.prefilled < seq.prompt_len:
-        plan = engine.scheduler.schedule()
-        chunks.append([c.length for c in plan.prefill])
-        for c in plan.prefill:
-            if c.start == 0:
-                engine.runner.admit(c.seq)
-            engine.runner.prefill(c.seq, c.start, c.length)
-            engine.scheduler.prefilled(c)
-    assert all(sum(c) <= 32 and all(n <= 16 for n in c) for c in chunks) and len(chunks) > 1
+        steps.append([])
+        frames = running.frames
+        engine.step()
+        assert running.frames == frames + 1  # the running stream got its frame in every step
+    # At most 32 tokens (the budget) per step, in chunks of at most 16.
+    assert len(steps) > 1 and all(sum(c) <= 32 and all(n <= 16 for n in c) for c in steps)
+    engine.cancel(seq.seq_id)
+    engine.cancel(running.seq_id)
+
+
+def test_with_nothing_decoding_a_prompt_goes_in_at_once(engine):
+    seq = engine.submit(SynthesisRequest(text=EN * 4, speaker="ryan", language="english", max_frames=5))
+    plan = engine.scheduler.schedule()
+    assert sum(c.length for c in plan.prefill) == seq.prompt_len > 32
+    assert all(c.length <= 16 for c in plan.prefill)  # the same fixed chunk boundaries
     engine.cancel(seq.seq_id)
 
 

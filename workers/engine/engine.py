@@ -45,9 +45,11 @@ from workers.voices import VoiceRegistry
 
 log = logging.getLogger(__name__)
 
-# Prefill work per step (docs/architecture.md): whole chunks of 64 prompt tokens, 64 tokens per step.
+# Prefill work per step (docs/architecture.md): whole chunks of 64 prompt tokens, 64 tokens per step while
+# streams decode, up to 512 when none does.
 DEFAULT_PREFILL_CHUNK = 64
 DEFAULT_PREFILL_BUDGET = 64
+DEFAULT_IDLE_PREFILL_BUDGET = 512
 # Without an explicit max_frames, a request may run to 25 + 8 frames (0.64 s) per text token: far above any
 # natural speaking rate, it only stops runaway generation (a missing EOS) from filling the context.
 FRAMES_PER_TEXT_TOKEN, BASE_FRAMES = 8, 25
@@ -89,11 +91,12 @@ class SynthesisResult:
 class Engine:
     def __init__(self, config: ModelConfig, model: Qwen3TTSModel, codec: CodecDecoder, tokenizer: TextTokenizer,
                  *, slots: int, max_context: int, prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
-                 prefill_budget: int = DEFAULT_PREFILL_BUDGET, voices: VoiceRegistry | None = None):
+                 prefill_budget: int = DEFAULT_PREFILL_BUDGET, idle_prefill_budget: int = DEFAULT_IDLE_PREFILL_BUDGET,
+                 voices: VoiceRegistry | None = None):
         self.config, self.model, self.tokenizer = config, model, tokenizer
         self.voices = voices  # Base checkpoints only
         self.runner = ModelRunner(model, codec, slots, max_context)
-        self.scheduler = Scheduler(slots, prefill_chunk, prefill_budget)
+        self.scheduler = Scheduler(slots, prefill_chunk, prefill_budget, idle_prefill_budget)
         self._ids = count()
         self.sequences: dict[int, Sequence] = {}
         self.steps = 0

@@ -3,8 +3,10 @@
 Every engine step the scheduler:
   1. admits waiting sequences into free slots, first come first served;
   2. hands out prefill work in whole chunks of `prefill_chunk` prompt tokens, at most `prefill_budget` tokens per
-     step (always at least one chunk), so a long prompt joining never freezes running streams for more than
-     one budget's worth of talker work. A prompt's chunk boundaries are fixed multiples of `prefill_chunk`,
+     step while some stream is decoding (always at least one chunk), so a long prompt joining never freezes
+     running streams for more than one budget's worth of talker work; with nothing decoding there is no one
+     to delay, and up to `idle_prefill_budget` tokens go in one step (many requests arriving together all
+     reach their first frame sooner). A prompt's chunk boundaries are fixed multiples of `prefill_chunk`,
      never a function of what else is prefilling: its numerics are the same alone or under load;
   3. lists the decoding sequences that may emit a frame: those whose consumer has credit left. A sequence
      without credit is paused; it keeps its slot and resumes exactly where it stopped.
@@ -33,11 +35,12 @@ class Plan:
 
 
 class Scheduler:
-    def __init__(self, slots: int, prefill_chunk: int, prefill_budget: int):
+    def __init__(self, slots: int, prefill_chunk: int, prefill_budget: int, idle_prefill_budget: int | None = None):
         if slots < 1 or prefill_chunk < 1 or prefill_budget < 1:
             raise ValueError("slots, prefill_chunk and prefill_budget must be >= 1")
         self.slots = slots
         self.prefill_chunk, self.prefill_budget = prefill_chunk, prefill_budget
+        self.idle_prefill_budget = max(prefill_budget, idle_prefill_budget or prefill_budget)
         self.free_slots: list[int] = list(range(slots - 1, -1, -1))
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []  # prefilling or decoding, in admission order
@@ -56,7 +59,8 @@ class Scheduler:
             seq.status = Status.PREFILLING
             self.running.append(seq)
         decoding = [s for s in self.running if s.status is Status.DECODING]
-        prefill, budget = [], self.prefill_budget
+        prefill = []
+        budget = self.prefill_budget if any(s.has_credit for s in decoding) else self.idle_prefill_budget
         for seq in (s for s in self.running if s.status is Status.PREFILLING):
             start = seq.prefilled
             while start < seq.prompt_len:
