@@ -34,7 +34,7 @@ $(TINY)/config.json: | setup
 	$(PY) -m workers.tools.make_checkpoint --preset tiny --out $(TINY)
 
 run: setup $(TINY)/config.json
-	$(PY) -m workers.tools.run_default --model $(MODEL) --fallback $(TINY)
+	$(PY) -m workers.tools.run_default --model $(MODEL) --fallback $(TINY) $(ARGS)
 
 test: setup
 	$(PY) -m pytest -q
