@@ -67,7 +67,7 @@ proto-lint:
 	$(BUF) format --diff --exit-code
 
 lint: setup
-	$(VENV)/bin/ruff check workers server tests benchmarks
+	$(VENV)/bin/ruff check workers server client tests benchmarks
 
 clean:
 	rm -rf $(VENV) .cache out
