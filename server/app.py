@@ -16,6 +16,7 @@ import shutil
 import tempfile
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -23,6 +24,7 @@ from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 from server.auth import BearerTokenInterceptor
 from server.batcher import Batcher
 from server.config import ServerConfig
+from server.errors import MalformedRequestInterceptor
 from server.log import RequestContextInterceptor, get_logger
 from server.metrics import Metrics, create_metrics, set_build_info, start_metrics_server, stop_metrics_server
 from server.service import VERSION, TextToSpeechService
@@ -73,7 +75,10 @@ class ServerApp:
         self.batcher.start()
         interceptors = [RequestContextInterceptor()]
         if cfg.auth_token_file:
-            interceptors.append(BearerTokenInterceptor.from_file(cfg.auth_token_file))
+            rejected = self.metrics.requests_rejected.labels(reason="unauthenticated")
+            interceptors.append(BearerTokenInterceptor.from_file(cfg.auth_token_file,
+                                                                 on_reject=lambda method, reason: rejected.inc()))
+        interceptors.append(MalformedRequestInterceptor(f"/{SERVICE_NAME}/"))  # innermost: after auth
         self.server = grpc.aio.server(interceptors=interceptors, options=[
             ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
@@ -81,14 +86,17 @@ class ServerApp:
             ("grpc.keepalive_timeout_ms", 20_000),
             ("grpc.keepalive_permit_without_calls", 1),
             ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
-            # No BDP probing: the per-stream window stays small, so a client that stops reading blocks our
-            # writes within ~64 KB and its generation pauses (credit), instead of after megabytes.
+            # No BDP probing of our receive windows (requests are small). What bounds the audio sent ahead of a
+            # client that stops reading is the *client's* receive window: ~64 KB if it disables BDP probing,
+            # up to ~4 MB per stream with grpc's defaults (measured, tests/server/test_e2e_load.py); then our
+            # writes block, the credit runs out and the worker pauses the sequence.
             ("grpc.http2.bdp_probe", 0),
         ])
         tts_pb2_grpc.add_TextToSpeechServiceServicer_to_server(
             TextToSpeechService(cfg, self.pool, self.batcher, self.metrics), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server)
+        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server,
+                                            pool=_ReflectionPool(descriptor_pool.Default()))
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)  # the process is alive
         await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.NOT_SERVING)
         address = f"{cfg.host}:{cfg.port}"
@@ -177,6 +185,30 @@ class ServerApp:
                         self.metrics.batch_size.observe(stats.running)
             self.metrics.requests_running.set(running)
             self.metrics.requests_paused.set(paused)
+
+
+class _ReflectionPool:
+    """The default descriptor pool as server reflection sees it, also finding the file of a method or field.
+
+    protobuf's upb pool raises KeyError for `qwen3tts.v1.TextToSpeechService.Synthesize` in
+    FindFileContainingSymbol, so `grpcurl describe <service>.<method>` failed; such a symbol lives in the file
+    of its parent (the service or message).
+    """
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool):
+        self._pool = pool
+
+    def __getattr__(self, name: str):
+        return getattr(self._pool, name)
+
+    def FindFileContainingSymbol(self, symbol: str):  # noqa: N802 - the DescriptorPool method name
+        try:
+            return self._pool.FindFileContainingSymbol(symbol)
+        except KeyError:
+            parent = symbol.rpartition(".")[0]
+            if not parent:
+                raise
+            return self._pool.FindFileContainingSymbol(parent)
 
 
 def _tls_credentials(cfg: ServerConfig) -> grpc.ServerCredentials:

@@ -81,7 +81,7 @@ class Batcher:
         self.draining = True
         for entry in self._heap:
             if not entry.future.done():
-                entry.future.set_exception(unavailable("the server is shutting down", "DRAINING"))
+                entry.future.set_exception(unavailable("the server is shutting down", "SHUTTING_DOWN"))
         self._heap.clear()
         if self._timer:
             self._timer.cancel()
@@ -90,9 +90,9 @@ class Batcher:
     async def submit(self, request_id: str, request: SynthesisRequest, priority: int) -> RequestStream:
         """Wait for a slot; raises ServiceError(UNAVAILABLE) when refused or timed out."""
         if self.draining:
-            raise unavailable("the server is shutting down; retry on another replica", "DRAINING")
+            raise unavailable("the server is shutting down; retry on another replica", "SHUTTING_DOWN")
         if self.pool.ready_workers() == 0:
-            raise unavailable("no worker is ready yet (starting or restarting)", "NO_WORKER", retry_after_s=5.0)
+            raise unavailable("no worker is ready yet (starting or restarting)", "NOT_READY", retry_after_s=5.0)
         if len(self._heap) >= self.max_queue:
             raise unavailable(f"the queue is full ({self.max_queue} waiting)", "QUEUE_FULL", retry_after_s=1.0)
         now = time.monotonic()

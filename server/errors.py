@@ -64,3 +64,65 @@ def to_status(err: ServiceError) -> grpc.Status:
 async def abort(context: grpc.aio.ServicerContext, err: ServiceError) -> None:
     status = to_status(err)
     await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
+
+
+class _Undecodable:
+    """What the tolerant deserializer returns for bytes that are not a valid request message."""
+
+    __slots__ = ()
+
+
+def _tolerant(deserializer):
+    def deserialize(data: bytes):
+        try:
+            return deserializer(data)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError (or anything a deserializer raises)
+            return _Undecodable()
+
+    return deserialize
+
+
+class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
+    """Request bytes that do not parse become INVALID_ARGUMENT.
+
+    Without it grpc.aio answers UNKNOWN "Unexpected <class 'google.protobuf.message.DecodeError'>: ..." (the
+    deserializer runs outside our handlers), which breaks the never-UNKNOWN rule and leaks internals. Only the
+    unary-request methods of `prefix` (our service; all are unary-request) are wrapped. Install it after the
+    auth interceptor, so that a caller without a valid token still gets UNAUTHENTICATED.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        self._status = to_status(ServiceError(grpc.StatusCode.INVALID_ARGUMENT,
+                                              "the request is not a valid protobuf message of this method"))
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if (handler is None or handler.request_streaming or handler.request_deserializer is None
+                or not (handler_call_details.method or "").startswith(self._prefix)):
+            return handler
+        status = self._status
+        kwargs = {"request_deserializer": _tolerant(handler.request_deserializer),
+                  "response_serializer": handler.response_serializer}
+        if handler.response_streaming:
+            inner_stream = handler.unary_stream
+
+            async def unary_stream(request, context):
+                if isinstance(request, _Undecodable):
+                    await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
+                responses = inner_stream(request, context)  # our streaming handlers are async generators
+                try:
+                    async for response in responses:
+                        yield response
+                finally:
+                    await responses.aclose()  # closed with us, not later by the garbage collector
+
+            return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
+        inner = handler.unary_unary
+
+        async def unary_unary(request, context):
+            if isinstance(request, _Undecodable):
+                await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
+            return await inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)

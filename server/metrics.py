@@ -18,7 +18,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 PREFIX = "qwen3tts_"
 PRIORITIES = ("interactive", "batch")
-REJECT_REASONS = ("queue_full", "queue_timeout", "invalid_argument", "unauthenticated", "unavailable")
+REJECT_REASONS = ("queue_full", "queue_timeout", "invalid_argument", "unauthenticated", "not_ready",
+                  "shutting_down")
 CANCEL_REASONS = ("client", "deadline", "shutdown")
 
 # Latency buckets: 10 ms .. 60 s (TTFA on a GPU is ~0.1-0.4 s; on CPU several seconds).

@@ -7,6 +7,7 @@ server/errors.py; every log line of a request carries its request id (never its 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import grpc
@@ -40,10 +41,19 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
     def __init__(self, cfg: ServerConfig, pool: WorkerPool, batcher: Batcher, metrics: Metrics):
         self.cfg, self.pool, self.batcher, self.metrics = cfg, pool, batcher, metrics
         self._voice_ids = 0
+        self._calls = itertools.count(1)
 
     # ------------------------------------------------------------------ Synthesize
     async def Synthesize(self, request: tts_pb2.SynthesizeRequest, context: grpc.aio.ServicerContext):
         request_id = request_id_from_metadata(context.invocation_metadata())
+        # The batcher's/pool's key of this call. Not the request id: that one comes from the client and may
+        # repeat (retries, fan-out); as a key, two concurrent calls with one id collided in the pool (INTERNAL).
+        key = f"synthesize-{next(self._calls)}"
+        # When the client goes away while a write is blocked (it stopped reading, its generation is paused),
+        # grpc.aio fails the write in its own frame and abandons this generator: no CancelledError reaches us
+        # and the paused sequence would keep its worker slot forever. Cancelling on RPC termination frees it
+        # whatever the generator's fate (a no-op once the request has finished: the pool forgot the key).
+        context.add_done_callback(lambda _: self.batcher.cancel(key))
         received = time.monotonic()
         code = grpc.StatusCode.OK
         with request_context(request_id, method="Synthesize"):
@@ -53,33 +63,35 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                 log.info("request.received", characters=len(request.text), voice=parsed.voice,
                          encoding=parsed.format.encoding.name, sample_rate=parsed.format.sample_rate,
                          chunk_ms=parsed.chunk_ms, priority=parsed.priority)
-                stream = await self.batcher.submit(request_id, parsed.request, parsed.priority)
-                async for response in self._stream(parsed, stream, request_id, received):
+                stream = await self.batcher.submit(key, parsed.request, parsed.priority)
+                async for response in self._stream(parsed, stream, key, request_id, received):
                     yield response
             except errors.ServiceError as e:
                 code = e.code
                 self._rejected(e)
                 log.info("request.failed", code=e.code.name, reason=e.reason, error=e.message)
                 await errors.abort(context, e)
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
-                self.batcher.cancel(request_id)
+            except (asyncio.CancelledError, GeneratorExit):  # GeneratorExit: abandoned, see above
+                self.batcher.cancel(key)
                 remaining = context.time_remaining()
                 reason = "deadline" if remaining is not None and remaining <= 0.01 else "client"
+                # requests_total's code is what the client saw: a passed deadline is DEADLINE_EXCEEDED
+                code = grpc.StatusCode.DEADLINE_EXCEEDED if reason == "deadline" else grpc.StatusCode.CANCELLED
                 self.metrics.requests_cancelled.labels(reason=reason).inc()
                 log.info("request.cancelled", reason=reason)
                 raise
             except Exception:  # noqa: BLE001 - never UNKNOWN, never a traceback to the client
                 code = grpc.StatusCode.INTERNAL
                 log.exception("request.internal_error")
-                self.batcher.cancel(request_id)
+                self.batcher.cancel(key)
                 await errors.abort(context, errors.internal())
             finally:
                 elapsed = time.monotonic() - received
                 self.metrics.requests.labels(method="Synthesize", code=code.name).inc()
                 self.metrics.request_duration.labels(method="Synthesize", code=code.name).observe(elapsed)
 
-    async def _stream(self, parsed: ParsedSynthesis, stream: RequestStream, request_id: str, received: float):
+    async def _stream(self, parsed: ParsedSynthesis, stream: RequestStream, key: str, request_id: str,
+                      received: float):
         queue_s = stream.dispatched_at - received
         self.metrics.queue_wait.labels(priority=PRIORITY_NAMES[parsed.priority]).observe(queue_s)
         audio = AudioStream(parsed.format, parsed.chunk_ms)
@@ -104,7 +116,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                 chunks = audio.push(pcm)
                 done = samples >= parsed.max_samples
                 if done:  # the server's (or the client's) duration bound: stop the worker, cut exactly here
-                    self.batcher.cancel(request_id)
+                    self.batcher.cancel(key)
                     finish = tts_pb2.FINISH_REASON_MAX_DURATION
                     chunks += audio.finish()
             else:  # Finished
@@ -151,17 +163,18 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
         return errors.internal()
 
     def _rejected(self, e: errors.ServiceError) -> None:
-        reason = {"QUEUE_FULL": "queue_full", "QUEUE_TIMEOUT": "queue_timeout", "NO_WORKER": "no_worker",
-                  "DRAINING": "draining"}.get(e.reason or "")
+        # Label values are those server/metrics.py creates up front (REJECT_REASONS), so dashboards see the counts.
+        reason = {"QUEUE_FULL": "queue_full", "QUEUE_TIMEOUT": "queue_timeout", "NOT_READY": "not_ready",
+                  "SHUTTING_DOWN": "shutting_down"}.get(e.reason or "")
         if e.code == grpc.StatusCode.INVALID_ARGUMENT:
-            reason = "invalid"
+            reason = "invalid_argument"
         if reason:
             self.metrics.requests_rejected.labels(reason=reason).inc()
 
     def _info(self) -> p.WorkerInfo:
         info = self.pool.info
         if info is None:
-            raise errors.unavailable("the model is still loading", "NO_WORKER", retry_after_s=5.0)
+            raise errors.unavailable("the model is still loading", "NOT_READY", retry_after_s=5.0)
         return info
 
     # ------------------------------------------------------------------ unary RPCs
@@ -215,8 +228,10 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
         if wanted and wanted not in info.languages:
             raise errors.invalid([("language", f"{language!r} is not supported")])
         languages = [wanted] if wanted else info.languages
+        # Sorted by name as the proto promises (the checkpoint lists its speakers in its own order; that order
+        # only decides the default voice).
         voices = [tts_pb2.Voice(name=s, type=tts_pb2.VOICE_TYPE_BUILT_IN, languages=languages,
-                                natural_sample_rate_hertz=info.sample_rate) for s in info.speakers]
+                                natural_sample_rate_hertz=info.sample_rate) for s in sorted(info.speakers)]
         if info.model_type == "base":
             result = await self._voice_command(p.VoiceCommand("", "list"))
             voices += [self._voice_pb(v, languages, info.sample_rate) for v in result.voices]
@@ -262,7 +277,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
             self.pool.voice_command(command, lambda msg: loop.call_soon_threadsafe(
                 lambda: done.done() or done.set_result(msg)))
         except (NoCapacity, PoolFailed) as e:
-            raise errors.unavailable(f"no worker can take voice commands right now ({e})", "NO_WORKER", 5.0) from e
+            raise errors.unavailable(f"no worker can take voice commands right now ({e})", "NOT_READY", 5.0) from e
         msg = await done
         if isinstance(msg, p.Failed):
             raise self._failure(msg)

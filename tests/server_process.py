@@ -41,7 +41,8 @@ class ServerProcess:
         self._listening = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, ready_timeout: float = 240) -> ServerProcess:
+    def start(self, ready_timeout: float = 240, wait_ready: bool = True) -> ServerProcess:
+        """Start; return once the port is open and (`wait_ready`) health says SERVING."""
         cmd = [sys.executable, "-m", "server", "--model", self.model, "--host", "127.0.0.1", "--port", "0",
                "--metrics-host", "127.0.0.1", "--metrics-port", str(self.metrics_port), "--log-format", "json",
                *self.args]
@@ -50,7 +51,8 @@ class ServerProcess:
         threading.Thread(target=self._read, daemon=True).start()
         if not self._listening.wait(60):
             raise RuntimeError("server did not start listening:\n" + "\n".join(self.lines[-30:]))
-        self.wait_health(health_pb2.HealthCheckResponse.SERVING, ready_timeout)
+        if wait_ready:
+            self.wait_health(health_pb2.HealthCheckResponse.SERVING, ready_timeout)
         return self
 
     def stop(self) -> int:

@@ -62,7 +62,12 @@ def _start(spec: p.WorkerSpec):
         import numpy as np
 
         tone = 0.3 * np.sin(2 * np.pi * 180 * np.arange(36000) / 24000).astype(np.float32)
-        voice = engine.voices.register("_warmup", (tone, 24000), x_vector_only=True, persist=False).name
+        # A valid voice name ("_warmup" is refused by check_name, so no Base worker could start) that no stored
+        # voice can already have: in memory only, deleted right after.
+        import uuid
+
+        voice = engine.voices.register(f"warmup-{uuid.uuid4().hex}", (tone, 24000), x_vector_only=True,
+                                       persist=False).name
     engine.synthesize(SynthesisRequest(
         text="Warm-up.", speaker=c.speakers[0] if c.speakers else None, voice=voice,
         instruct="A neutral voice." if c.model_type == "voice_design" else None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 import pytest_asyncio
@@ -154,14 +156,20 @@ async def test_every_cardinality_gets_a_matching_rejection(env) -> None:
         yield b"a"
         yield b"b"
 
+    async def held_back():
+        # Send nothing until the status arrives: a client still writing when the server rejects a
+        # client-streaming call races grpc's own send path and reports INTERNAL from the client's core.
+        await asyncio.sleep(3600)
+        yield b"a"
+
     calls = {
-        "UU": lambda md: ch.unary_unary("/test.Echo/UU", ident, ident)(b"x", metadata=md),
-        "US": lambda md: ch.unary_stream("/test.Echo/US", ident, ident)(b"x", metadata=md),
-        "SU": lambda md: ch.stream_unary("/test.Echo/SU", ident, ident)(requests(), metadata=md),
-        "SS": lambda md: ch.stream_stream("/test.Echo/SS", ident, ident)(requests(), metadata=md),
+        "UU": lambda md, _: ch.unary_unary("/test.Echo/UU", ident, ident)(b"x", metadata=md),
+        "US": lambda md, _: ch.unary_stream("/test.Echo/US", ident, ident)(b"x", metadata=md),
+        "SU": lambda md, gen: ch.stream_unary("/test.Echo/SU", ident, ident)(gen(), metadata=md),
+        "SS": lambda md, gen: ch.stream_stream("/test.Echo/SS", ident, ident)(gen(), metadata=md),
     }
     for name, make in calls.items():
-        call = make(())
+        call = make((), held_back)
         with pytest.raises(grpc.aio.AioRpcError) as e:
             if name in ("US", "SS"):
                 async for _ in call:
@@ -173,10 +181,10 @@ async def test_every_cardinality_gets_a_matching_rejection(env) -> None:
     assert env["echo"] == []
     # and with a token each one works
     good = _md(TOKENS[0])
-    assert await calls["UU"](good) == b"x"
-    assert [m async for m in calls["US"](good)] == [b"x"]
-    assert await calls["SU"](good) == b"ab"
-    assert [m async for m in calls["SS"](good)] == [b"a", b"b"]
+    assert await calls["UU"](good, requests) == b"x"
+    assert [m async for m in calls["US"](good, requests)] == [b"x"]
+    assert await calls["SU"](good, requests) == b"ab"
+    assert [m async for m in calls["SS"](good, requests)] == [b"a", b"b"]
     assert env["echo"] == ["uu", "us", "su", "ss"]
 
 

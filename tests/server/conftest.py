@@ -1,0 +1,35 @@
+"""Fixtures of the end-to-end tests: the shared server of the default configuration.
+
+The tiny CustomVoice checkpoint served with `--max-batch 2` (two slots: a non-trivial decode batch shape, so
+the offline bit-exactness check uses `--max-batch 2` too) is used by several test_e2e_* modules. It is
+started once per session (not per module) to keep the end-to-end set inside its time budget; tests on it
+must leave it serving (destructive tests start their own server).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.server.e2e import running_server
+
+CV_MAX_BATCH = 2
+
+
+@pytest.fixture(scope="session")
+def cv_server(make_ckpt):
+    with running_server(make_ckpt("tiny"), "--max-batch", str(CV_MAX_BATCH)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def cv_channel(cv_server):
+    channel = cv_server.channel()
+    yield channel
+    channel.close()
+
+
+@pytest.fixture(scope="session")
+def cv_stub(cv_channel):
+    from qwen3tts.v1 import tts_pb2_grpc
+
+    return tts_pb2_grpc.TextToSpeechServiceStub(cv_channel)
