@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from dataclasses import replace
 
 import grpc
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -234,7 +235,8 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                                 natural_sample_rate_hertz=info.sample_rate) for s in sorted(info.speakers)]
         if info.model_type == "base":
             result = await self._voice_command(p.VoiceCommand("", "list"))
-            voices += [self._voice_pb(v, languages, info.sample_rate) for v in result.voices]
+            voices += [self._voice_pb(v, info.languages, info.sample_rate) for v in result.voices
+                       if not wanted or not v.get("languages") or wanted in v["languages"]]
         return tts_pb2.ListVoicesResponse(voices=voices)
 
     async def _register_voice(self, request: tts_pb2.RegisterVoiceRequest) -> tts_pb2.RegisterVoiceResponse:
@@ -251,11 +253,15 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
         audio, problem = _reference_audio(request)
         if problem:
             bad.append(problem)
+        languages = tuple(sorted({x.strip().lower() for x in request.languages}))
+        unknown = [x for x in languages if x not in info.languages]
+        if unknown:
+            bad.append(("languages", f"{', '.join(unknown)} not supported; choose from {', '.join(info.languages)}"))
         if bad:
             raise errors.invalid(bad)
         result = await self._voice_command(p.VoiceCommand(
             "", "register", name=request.name.strip().lower(), audio=audio, ref_text=request.reference_text or None,
-            x_vector_only=request.x_vector_only, description=request.description))
+            x_vector_only=request.x_vector_only, description=request.description, languages=languages))
         return tts_pb2.RegisterVoiceResponse(voice=self._voice_pb(result.voices[0], info.languages, info.sample_rate))
 
     async def _delete_voice(self, name: str) -> tts_pb2.DeleteVoiceResponse:
@@ -269,8 +275,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
 
     async def _voice_command(self, command: p.VoiceCommand) -> p.VoiceResult:
         self._voice_ids += 1
-        command = p.VoiceCommand(f"voice-{self._voice_ids}", command.op, command.name, command.audio,
-                                 command.ref_text, command.x_vector_only, command.description)
+        command = replace(command, request_id=f"voice-{self._voice_ids}")
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
         try:
@@ -294,11 +299,12 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
         raise errors.internal()
 
     @staticmethod
-    def _voice_pb(v: dict, languages: list[str], rate: int) -> tts_pb2.Voice:
+    def _voice_pb(v: dict, model_languages: list[str], rate: int) -> tts_pb2.Voice:
         created = timestamp_pb2.Timestamp()
         if v.get("created"):
             created.FromJsonString(v["created"])
-        return tts_pb2.Voice(name=v["name"], type=tts_pb2.VOICE_TYPE_REGISTERED, languages=languages,
+        return tts_pb2.Voice(name=v["name"], type=tts_pb2.VOICE_TYPE_REGISTERED,
+                             languages=v.get("languages") or model_languages,
                              description=v.get("description", ""), natural_sample_rate_hertz=rate,
                              create_time=created, x_vector_only=v["mode"] == "x_vector")
 

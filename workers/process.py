@@ -148,7 +148,7 @@ class _Loop:
         try:
             if msg.op == "register":
                 voice = voices.register(msg.name, msg.audio, ref_text=msg.ref_text, x_vector_only=msg.x_vector_only,
-                                        description=msg.description)
+                                        description=msg.description, languages=msg.languages)
                 return p.VoiceResult(msg.request_id, [voice.describe()])
             if msg.op == "delete":
                 voices.delete(msg.name)

@@ -76,6 +76,7 @@ class VoiceCommand:
     ref_text: str | None = None
     x_vector_only: bool = False
     description: str = ""
+    languages: tuple[str, ...] = ()  # what the voice is meant for; empty = any
 
 
 @dataclass(frozen=True)

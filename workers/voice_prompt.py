@@ -34,4 +34,4 @@ class VoicePrompt:
 
 def describe(name: str, icl: bool, meta: dict) -> dict:
     return {"name": name, "mode": "icl" if icl else "x_vector",
-            **{k: meta[k] for k in ("created", "reference_seconds", "description") if k in meta}}
+            **{k: meta[k] for k in ("created", "reference_seconds", "description", "languages") if k in meta}}

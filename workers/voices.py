@@ -52,7 +52,7 @@ class VoiceRegistry:
     @torch.inference_mode()
     def register(self, name: str, audio: bytes | str | os.PathLike | tuple[np.ndarray, int], *,
                  ref_text: str | None = None, x_vector_only: bool = False, persist: bool = True,
-                 description: str = "") -> VoicePrompt:
+                 description: str = "", languages: tuple[str, ...] = ()) -> VoicePrompt:
         """Raises VoiceError / ReferenceAudioError naming the field at fault."""
         check_name(name)
         if self.store.exists(name):
@@ -65,6 +65,7 @@ class VoiceRegistry:
             name=name, x_vector=features.x_vector.float().cpu(), ref_codes=features.ref_codes, ref_text=ref_text,
             ref_ids=ref_ids, codec_prime=[t.cpu() for t in prime] if prime else None,
             meta={"created": now_iso(), "reference_seconds": round(ref.duration_s, 3), "description": description,
+                  "languages": list(languages),
                   "source_sample_rate": ref.source_sample_rate, "source_channels": ref.source_channels},
         )
         self.store.add(voice, persist=persist)

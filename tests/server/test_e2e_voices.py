@@ -48,6 +48,7 @@ def test_voice_lifecycle(stub):
                     description="warm", languages=["english"]).voice
     assert icl.name == "zoe" and icl.type == tts_pb2.VOICE_TYPE_REGISTERED and not icl.x_vector_only
     assert icl.description == "warm" and icl.natural_sample_rate_hertz == 24000
+    assert list(icl.languages) == ["english"]  # what it was registered for, not every model language
     assert before - 2 <= icl.create_time.ToSeconds() <= time.time() + 2
     # x-vector only: raw S16LE at 16 kHz (the rate is required for raw PCM)
     pcm = np.rint(voice_like(2, 16000, 3.0) * 32767).astype("<i2").tobytes()
@@ -60,6 +61,12 @@ def test_voice_lifecycle(stub):
     assert [(v.name, v.type, v.x_vector_only) for v in voices] == [
         ("adam", tts_pb2.VOICE_TYPE_REGISTERED, True), ("zoe", tts_pb2.VOICE_TYPE_REGISTERED, False)]
     assert voices[1].create_time == icl.create_time and voices[1].description == "warm"
+    # the language filter keeps voices meant for that language and those meant for any
+    german = stub.ListVoices(tts_pb2.ListVoicesRequest(language="german"), timeout=10).voices
+    assert [v.name for v in german] == ["adam"]
+    d = call_error(lambda: _register(stub, name="klingon", reference_audio=_wav(), x_vector_only=True,
+                                     languages=["klingon"]))
+    assert d.code == grpc.StatusCode.INVALID_ARGUMENT and list(d.violations) == ["languages"]
 
     # both voices speak, each its own way, reproducibly
     a = synthesize(stub, request(voice="ZOE", seed=4)).ok()
