@@ -25,8 +25,8 @@ from safetensors.torch import load_file, save_file
 
 from workers.voice_prompt import VoicePrompt, describe
 
-NAME_RULE = "1-64 characters: letters, digits, '_', '-', '.', starting with a letter or digit"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_RULE = "1-64 characters from a-z, 0-9, '_' and '-', starting with a letter or digit"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class VoiceError(ValueError):
@@ -39,7 +39,7 @@ class VoiceError(ValueError):
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or name in (".", ".."):
+    if not isinstance(name, str) or not _NAME.match(name):
         raise VoiceError(f"voice name {name!r} is not valid: {NAME_RULE}", field="name")
     return name
 
@@ -54,7 +54,8 @@ def model_fingerprint(model_dir: Path) -> str:
 class VoiceStore:
     def __init__(self, root: Path | None, fingerprint: str, capacity: int = 64):
         self.root, self.fingerprint, self.capacity = root, fingerprint, capacity
-        self._cache: OrderedDict[str, VoicePrompt] = OrderedDict()
+        # name -> (identity of its voice.json when read, voice): another worker may delete and re-register a name
+        self._cache: OrderedDict[str, tuple[tuple[int, int] | None, VoicePrompt]] = OrderedDict()
         self._memory_only: dict[str, VoicePrompt] = {}
         self._lock = threading.Lock()
         if root is not None:
@@ -68,22 +69,23 @@ class VoiceStore:
                              kind="exists")
         if persist and self.root is not None:
             self._write(voice)
+            self._remember(voice, self._stamp(voice.name))
         else:
             self._memory_only[voice.name] = voice
-        self._remember(voice)
 
     def get(self, name: str) -> VoicePrompt:
         with self._lock:
             if name in self._memory_only:
                 return self._memory_only[name]
-            voice = self._cache.get(name)
-        # Another worker may have deleted it: the directory is the truth for persisted voices.
-        if voice is not None and self._dir(name).is_dir():
+            cached = self._cache.get(name)
+        # The directory is the truth for persisted voices (another worker may have deleted or replaced one).
+        stamp = self._stamp(name)
+        if cached is not None and cached[0] == stamp and stamp is not None:
             with self._lock:
                 self._cache.move_to_end(name)
-            return voice
+            return cached[1]
         voice = self._read(name)
-        self._remember(voice)
+        self._remember(voice, stamp)
         return voice
 
     def exists(self, name: str) -> bool:
@@ -126,11 +128,19 @@ class VoiceStore:
     def _dir(self, name: str) -> Path:
         return self.root / name
 
-    def _remember(self, voice: VoicePrompt) -> None:
+    def _stamp(self, name: str) -> tuple[int, int] | None:
+        """Identity of a stored voice: a re-registered name gets a new file (inode, modification time)."""
+        if self.root is None or not _NAME.match(name):
+            return None
+        try:
+            st = (self._dir(name) / "voice.json").stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    def _remember(self, voice: VoicePrompt, stamp: tuple[int, int] | None) -> None:
         with self._lock:
-            if voice.name in self._memory_only:
-                return
-            self._cache[voice.name] = voice
+            self._cache[voice.name] = (stamp, voice)
             self._cache.move_to_end(voice.name)
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)

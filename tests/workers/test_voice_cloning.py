@@ -85,6 +85,11 @@ def test_voice_reloaded_from_the_store_gives_identical_codes(engine, make_ckpt):
     with pytest.raises(RequestError) as e:
         engine.synthesize(req)  # the other engine's cache sees the deletion on disk
     assert e.value.violations[0].field == "voice"
+    # Re-registered under the same name from other audio: the first engine must not serve its cached copy.
+    restarted.voices.register("stored", (voice_like(8, 24000, 2.5), 24000), ref_text="Another voice.")
+    replaced = restarted.synthesize(req)
+    np.testing.assert_array_equal(engine.synthesize(req).codes, replaced.codes)
+    assert not np.array_equal(replaced.codes, fresh.codes)
 
 
 @pytest.mark.parametrize("kwargs, field, message", [
@@ -144,3 +149,20 @@ def test_cli_register_then_synth_equals_synth_with_the_reference(make_ckpt, tmp_
     assert main(["register-voice", "--model", ckpt, "--name", "alice", "--ref-audio", str(ref), "--x-vector-only",
                  "--store", store]) == 2
     assert "error: name: a voice named 'alice' already exists" in capsys.readouterr().err
+
+
+def test_clones_of_both_modes_batched_together_equal_their_solo_runs(engine):
+    """An ICL voice (primed codec state) and an x-vector voice share decode steps without a trace of each other."""
+    engine.voices.register("mix-icl", (voice_like(11, 24000, 2.0), 24000), ref_text="Mixing voices.")
+    engine.voices.register("mix-xvec", (voice_like(12, 24000, 2.0), 24000), x_vector_only=True)
+    reqs = [SynthesisRequest(text="Together we speak.", voice="mix-icl", seed=3, max_frames=30),
+            SynthesisRequest(text="Side by side.", voice="mix-xvec", seed=4, max_frames=25)]
+    alone = [engine.synthesize(r) for r in reqs]
+    seqs = {engine.submit(r).seq_id: i for i, r in enumerate(reqs)}
+    frames = {0: [], 1: []}
+    while engine.has_work:
+        for ev in engine.step():
+            frames[seqs[ev.seq_id]].append(ev)
+    for i, ref in enumerate(alone):
+        np.testing.assert_array_equal(np.stack([e.codes for e in frames[i]]), ref.codes)
+        np.testing.assert_array_equal(np.concatenate([e.pcm for e in frames[i]]), ref.pcm)
