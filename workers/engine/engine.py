@@ -166,18 +166,18 @@ class Engine:
     def _max_frames(self, req: SynthesisRequest, prompt: Prompt) -> int:
         prompt_len = prompt.length
         room = self.max_context - prompt_len
+        text_tokens = max(prompt.text_tokens, 1)
+        needed = MIN_FRAMES_PER_TEXT_TOKEN * text_tokens
+        if needed > room:  # the text itself does not fit, whatever max_frames says
+            raise RequestError([Violation("text", (
+                f"too long for this engine: its prompt takes {prompt_len} of {self.max_context} context positions, "
+                f"leaving room for {max(room, 0)} audio frames; the text needs about {needed}"))])
         if req.max_frames is not None:
             if req.max_frames > room:
                 raise RequestError([Violation("max_frames", (
                     f"{req.max_frames} frames do not fit: the prompt takes {prompt_len} of this engine's "
                     f"{self.max_context} context positions"))])
             return req.max_frames
-        text_tokens = max(prompt.text_tokens, 1)
-        needed = MIN_FRAMES_PER_TEXT_TOKEN * text_tokens
-        if needed > room:
-            raise RequestError([Violation("text", (
-                f"too long for this engine: its prompt takes {prompt_len} of {self.max_context} context positions, "
-                f"leaving room for {max(room, 0)} audio frames; the text needs about {needed}"))])
         return min(self.config.generation.max_new_tokens - 1, room, max_frames_for_text(text_tokens))
 
     def cancel(self, seq_id: int) -> bool:
