@@ -16,6 +16,10 @@ DEFAULT_TARGET = "localhost:50051"
 # The server's rule for x-request-id (docs/api.md): printable ASCII without spaces, at most 128 characters.
 # An invalid id would be silently replaced by the server, and our errors would then name the wrong one.
 _REQUEST_ID_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
+# A fixed (small) receive window: the server generates audio only as far ahead of us as its credit plus this
+# window allow, so a caller that stops reading pauses its own generation within ~64 KB instead of ~4 MB (with
+# BDP probing the window grows to megabytes; measured in tests/server/test_e2e_load.py).
+CHANNEL_OPTIONS = [("grpc.http2.bdp_probe", 0)]
 
 
 def check_request_id(request_id: str) -> str:
@@ -63,11 +67,15 @@ class Connection:
 
     def channel(self) -> grpc.Channel:
         creds = self.credentials()
-        return grpc.secure_channel(self.target, creds) if creds else grpc.insecure_channel(self.target)
+        if creds:
+            return grpc.secure_channel(self.target, creds, options=CHANNEL_OPTIONS)
+        return grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS)
 
     def aio_channel(self) -> grpc.aio.Channel:
         creds = self.credentials()
-        return grpc.aio.secure_channel(self.target, creds) if creds else grpc.aio.insecure_channel(self.target)
+        if creds:
+            return grpc.aio.secure_channel(self.target, creds, options=CHANNEL_OPTIONS)
+        return grpc.aio.insecure_channel(self.target, options=CHANNEL_OPTIONS)
 
     def call_options(self, timeout: float | None, request_id: str | None) -> tuple[float | None, str, tuple]:
         """(timeout, request id, metadata) of one call: per-call values override the client's defaults."""

@@ -84,7 +84,7 @@ class InvalidArgument(TTSError):
 class Unavailable(TTSError):
     """UNAVAILABLE: queue full, queue timeout, model loading, shutting down, worker restart, or unreachable.
 
-    `reason` (QUEUE_FULL, QUEUE_TIMEOUT, NO_WORKER, SHUTTING_DOWN, WORKER_RESTART, ...) and `retry_after` come
+    `reason` (QUEUE_FULL, QUEUE_TIMEOUT, NOT_READY, SHUTTING_DOWN, WORKER_RESTART, ...) and `retry_after` come
     from the server; both are None when the server could not be reached at all."""
 
     @property

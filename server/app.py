@@ -38,7 +38,8 @@ STATS_INTERVAL_S = 1.0
 
 
 def worker_spec(cfg: ServerConfig, voice_store: str) -> WorkerSpec:
-    threads = max(1, (os.cpu_count() or 1) // cfg.workers)
+    # The CPUs this process may run on (a container's share), not the node's core count.
+    threads = max(1, len(os.sched_getaffinity(0)) // cfg.workers)
     return WorkerSpec(model=cfg.model, device=cfg.device, dtype=cfg.dtype, codec_dtype=cfg.codec_dtype,
                       slots=cfg.max_batch, threads=threads, voice_store=voice_store,
                       log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
@@ -79,7 +80,9 @@ class ServerApp:
             interceptors.append(BearerTokenInterceptor.from_file(cfg.auth_token_file,
                                                                  on_reject=lambda method, reason: rejected.inc()))
         interceptors.append(MalformedRequestInterceptor(f"/{SERVICE_NAME}/"))  # innermost: after auth
-        self.server = grpc.aio.server(interceptors=interceptors, options=[
+        options = [("grpc.max_connection_age_ms", int(cfg.max_connection_age * 1000)),
+                   ("grpc.max_connection_age_grace_ms", int(cfg.grace_period * 1000))] if cfg.max_connection_age else []
+        self.server = grpc.aio.server(interceptors=interceptors, options=options + [
             ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
             ("grpc.keepalive_time_ms", 60_000),
@@ -164,7 +167,7 @@ class ServerApp:
             self.metrics.requests_waiting.labels(priority=name).set(waiting.get(priority, 0))
 
     async def _export_stats(self) -> None:
-        last_steps: dict[int, int] = {}
+        last: dict[int, tuple[int, float]] = {}  # worker -> (steps, decode + codec seconds) at the last look
         while True:
             await asyncio.sleep(STATS_INTERVAL_S)
             running = paused = 0
@@ -179,9 +182,11 @@ class ServerApp:
                 if stats is not None:
                     running += stats.running
                     paused += stats.paused
-                    steps = stats.steps - last_steps.get(w["worker"], stats.steps)
-                    last_steps[w["worker"]] = stats.steps
-                    if steps > 0 and stats.running:
+                    busy = stats.seconds.get("decode", 0.0) + stats.seconds.get("codec", 0.0)
+                    steps0, busy0 = last.get(w["worker"], (stats.steps, busy))
+                    last[w["worker"]] = (stats.steps, busy)
+                    if stats.steps > steps0:  # the mean step of the interval (workers report cumulative sums)
+                        self.metrics.step_duration.observe((busy - busy0) / (stats.steps - steps0))
                         self.metrics.batch_size.observe(stats.running)
             self.metrics.requests_running.set(running)
             self.metrics.requests_paused.set(paused)

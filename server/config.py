@@ -67,6 +67,7 @@ class ServerConfig:
     max_audio_seconds: float = 300.0
     max_message_bytes: int = 8 * 1024 * 1024
     grace_period: float = 30.0
+    max_connection_age: float = 0.0  # 0: connections live forever
     log_level: str = "info"
     log_format: str = "json"
     auth_token_file: Path | None = None
@@ -121,6 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_audio_seconds", "float", "longest audio one request may produce", "SECONDS"),
     Setting("max_message_bytes", "int", "largest accepted request message (voice-cloning audio)", "BYTES"),
     Setting("grace_period", "float", "seconds in-flight streams may finish after SIGTERM", "SECONDS"),
+    Setting("max_connection_age", "float", "close client connections after this many seconds (0: never), so that "
+            "clients balancing by DNS round-robin re-resolve and reach new replicas; streams in flight get "
+            "grace_period more", "SECONDS"),
     Setting("log_level", "str", f"{' | '.join(LOG_LEVELS)}", "LEVEL"),
     Setting("log_format", "str", "json (one JSON object per line) | console (human-readable)", "FORMAT"),
     Setting("auth_token_file", "path", "file of accepted bearer tokens, one per line (unset: no auth)", "FILE"),
@@ -298,6 +302,8 @@ def validate(cfg: ServerConfig) -> list[str]:
     in_range("max_message_bytes", 64 * 1024, 256 * 1024 * 1024)
     if not 0 <= cfg.grace_period <= 3600:
         bad("grace_period", f"{cfg.grace_period} is out of range 0..3600 seconds")
+    if not 0 <= cfg.max_connection_age <= 86_400:
+        bad("max_connection_age", f"{cfg.max_connection_age} is out of range 0..86400 seconds")
     if cfg.log_level not in LOG_LEVELS:
         bad("log_level", f"{cfg.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     if cfg.log_format not in LOG_FORMATS:

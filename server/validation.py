@@ -79,11 +79,11 @@ def parse_synthesize(msg: tts_pb2.SynthesizeRequest, info: WorkerInfo, cfg: Serv
     try:
         fmt = resolve_format(msg.audio_format.encoding, msg.audio_format.sample_rate_hertz)
     except FormatError as e:
-        bad.append((e.field, str(e)))
+        bad.append((e.field, e.message))
     try:
         chunk_ms = resolve_chunk_ms(msg.chunk_duration_ms, cfg.default_chunk_ms)
     except FormatError as e:
-        bad.append((e.field, str(e)))
+        bad.append((e.field, e.message))
 
     seed = msg.seed if msg.HasField("seed") else None
     if seed is not None and seed < 0:

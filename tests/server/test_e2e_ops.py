@@ -53,6 +53,11 @@ def test_metrics_scrape_has_populated_histograms_and_counters(cv_server, cv_stub
     assert delta("qwen3tts_chunk_interval_seconds_count") == len(s.chunks) - 1
     # gauges and per-worker series
     wait_for(lambda: scrape(cv_server).get("qwen3tts_worker_up", worker="0") == 1, 5, what="worker_up")  # 1 s export
+    # the workers' stats become the step-time and batch-size histograms (exported once a second)
+    wait_for(lambda: scrape(cv_server).get("qwen3tts_step_duration_seconds_count") > 0, 5, what="step_duration")
+    steps = scrape(cv_server)
+    assert 0 < steps.get("qwen3tts_step_duration_seconds_sum") < 60
+    assert steps.get("qwen3tts_batch_size_count") > 0
     assert after.get("qwen3tts_requests_waiting", priority="interactive") == 0
     assert after.get("qwen3tts_worker_restarts_total", worker="0") == 0
     build = [k for k in after.samples if k[0] == "qwen3tts_build_info"]
