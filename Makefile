@@ -45,6 +45,9 @@ test-slow: setup
 bench: setup
 	$(PY) -m benchmarks.engine_speed --threads $(THREADS) --compile
 	$(PY) -m benchmarks.codec_speed --threads $(THREADS)
+	$(PY) -m benchmarks.voice_registration --threads $(THREADS)
+	$(PY) -m benchmarks.concurrency --threads $(THREADS)
+	$(PY) -m benchmarks.grpc_ttfa
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup
