@@ -64,7 +64,7 @@ def main() -> None:
     args = ap.parse_args()
     path = ensure_checkpoint(DEFAULT_CKPT)
     server = ServerProcess(path, "--max-batch", str(args.max_batch), "--dtype", args.dtype,
-                           "--codec-dtype", args.codec_dtype or args.dtype, "--log-level", "warning",
+                           "--codec-dtype", args.codec_dtype or args.dtype,
                            metrics=False).start(ready_timeout=900)
     try:
         results = {n: run(server, n, args.repeats) for n in args.streams}

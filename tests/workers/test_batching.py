@@ -187,3 +187,20 @@ def test_a_slot_left_holding_eos_does_not_disturb_the_codec(engine, alone):
     while engine.has_work:
         codes += [ev.codes for ev in engine.step()]
     np.testing.assert_array_equal(np.stack(codes), alone[0][0])
+
+
+def test_a_lone_stream_costs_two_rows_and_the_step_grows_with_the_highest_occupied_slot(engine, alone):
+    """The lowest free slot is taken first and the step covers the smallest bucket holding every occupied
+    slot; `alone` ran each request in slot 0 of this 8-slot engine, i.e. in 2-row steps, and the staggered
+    batch test shows 8-row steps give the same bits."""
+    assert [engine.runner.decode_rows(s) for s in range(SLOTS)] == [2, 2, 4, 4, 8, 8, 8, 8]
+    seqs = [engine.submit(r) for r in _requests()[:3]]
+    engine.step()
+    assert [s.slot for s in seqs] == [0, 1, 2]
+    engine.cancel(seqs[1].seq_id)
+    late = engine.submit(_requests()[3])
+    engine.step()
+    assert late.slot == 1
+    for s in list(engine.sequences):
+        engine.cancel(s)
+    assert not engine.has_work

@@ -21,8 +21,10 @@ from workers.prompt import Prompt
 
 KV_BUCKET = 64  # attended cache length is rounded up to this, so compiled steps see few distinct shapes
 # From this many slots on, float32 talker weights on CPU are stored transposed (see
-# store_linear_weights_transposed): a batched decode step's GEMMs then run ~1.5x faster.
-TRANSPOSED_WEIGHTS_MIN_SLOTS = 4
+# store_linear_weights_transposed): a batched decode step's GEMMs then run ~1.2x faster, and a row's result
+# is the same bits for any number of rows from 2 to 32 (measured for every weight shape of both model sizes),
+# which is what lets the step cover fewer rows than slots without changing anyone's audio.
+TRANSPOSED_WEIGHTS_MIN_SLOTS = 2
 
 
 @dataclass
@@ -48,6 +50,17 @@ class ModelRunner:
         self._key_positions = torch.arange(max_context, device=self.device)
         # Cumulative wall seconds per phase (host-side; on CUDA the read-back at the end of decode() is the sync).
         self.seconds = {"prefill": 0.0, "decode": 0.0, "codec": 0.0}
+
+    def decode_rows(self, highest_slot: int) -> int:
+        """How many leading slots a decode step covers: the smallest bucket (2, 4, 8, ... capped at `slots`)
+        that holds every occupied slot. On a CPU the step costs roughly its row count (compute-bound GEMMs),
+        so one stream on an 8-slot engine should not pay for 8; on a GPU the few buckets are the few CUDA
+        graphs to capture. Never 1 row on a multi-slot engine: a 1-row GEMM takes another kernel (GEMV) whose
+        rounding differs, and a request must give the same bits alone and in company."""
+        rows = min(2, self.slots)
+        while rows <= highest_slot:
+            rows *= 2
+        return min(rows, self.slots)
 
     def compile(self) -> None:
         """Compile the batched decode step (whole frame: predictor, talker, sampling) as one graph.
@@ -103,7 +116,8 @@ class ModelRunner:
     def decode(self, seqs: list[Sequence], hold: list[Sequence]) -> StepOutput:
         """One frame for each of `seqs`; `hold`: other occupied slots (paused or prefilling), whose codec
         state must not move (the codec steps every slot, for static shapes)."""
-        active = torch.zeros(self.slots, dtype=torch.bool)
+        rows = self.decode_rows(max(s.slot for s in (*seqs, *hold)))
+        active = torch.zeros(rows, dtype=torch.bool)
         active[[s.slot for s in seqs]] = True
         longest = max(s.prompt_len + s.frames for s in seqs) + 1
         kv_len = min(-(-longest // KV_BUCKET) * KV_BUCKET, self.max_context)
@@ -116,12 +130,15 @@ class ModelRunner:
         t1 = time.perf_counter()
         kept = self.codec_state.snapshot() if hold else None
         # Rows that emit no frame may hold anything (a finished slot's code 0 is EOS, outside the codebook).
-        frames = torch.where(active_dev.unsqueeze(1), codes, 0)
+        # The codec always steps every slot: its convolutions are not batch-invariant (a stream's samples
+        # would change in the last bits with the number of rows), and it is the cheaper part of a step.
+        frames = torch.zeros(self.slots, codes.shape[1], dtype=codes.dtype, device=codes.device)
+        frames[:rows] = torch.where(active_dev.unsqueeze(1), codes, 0)
         pcm = self.codec.step(frames.unsqueeze(1), self.codec_state)
         if kept is not None:
-            rows = torch.zeros(self.slots, dtype=torch.bool)
-            rows[[s.slot for s in hold]] = True
-            self.codec_state.restore(kept, rows.to(self.device))
+            held = torch.zeros(self.slots, dtype=torch.bool)
+            held[[s.slot for s in hold]] = True
+            self.codec_state.restore(kept, held.to(self.device))
         out = StepOutput(codes.cpu().numpy(), nxt.cpu().numpy(), pcm.float().cpu().numpy())
         self.seconds["decode"] += t1 - t0
         self.seconds["codec"] += time.perf_counter() - t1

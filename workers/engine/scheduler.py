@@ -14,6 +14,7 @@ Every engine step the scheduler:
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from dataclasses import dataclass
 
@@ -41,7 +42,9 @@ class Scheduler:
         self.slots = slots
         self.prefill_chunk, self.prefill_budget = prefill_chunk, prefill_budget
         self.idle_prefill_budget = max(prefill_budget, idle_prefill_budget or prefill_budget)
-        self.free_slots: list[int] = list(range(slots - 1, -1, -1))
+        # A min-heap: the lowest free slot is taken first, so occupied slots stay packed at the front and the
+        # decode step can cover only the leading slots (see ModelRunner.decode_rows).
+        self.free_slots: list[int] = list(range(slots))
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []  # prefilling or decoding, in admission order
 
@@ -55,7 +58,7 @@ class Scheduler:
     def schedule(self) -> Plan:
         while self.waiting and self.free_slots:
             seq = self.waiting.popleft()
-            seq.slot = self.free_slots.pop()
+            seq.slot = heapq.heappop(self.free_slots)
             seq.status = Status.PREFILLING
             self.running.append(seq)
         decoding = [s for s in self.running if s.status is Status.DECODING]
@@ -87,6 +90,6 @@ class Scheduler:
             self.waiting.remove(seq)
         else:
             self.running.remove(seq)
-            self.free_slots.append(seq.slot)
+            heapq.heappush(self.free_slots, seq.slot)
         seq.status = Status.FINISHED
         seq.finish_reason = reason

@@ -92,13 +92,14 @@ class Qwen3TTSModel(nn.Module):
 
     # ------------------------------------------------------------------ decode
     def decode_step(self, active: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Advance every active slot one frame. `active`: bool [S], the slots that emit a frame this step (free
-        and paused slots compute too, for static shapes, but keep their state); `keys`: arange(kv_len), the
-        cache positions to attend (kv_len >= max position + 1 over active slots; a tensor so a compiled step can
-        treat its length as dynamic). Returns (frame codes [S, 16], next codebook-0 token [S]); a slot whose
-        next token is EOS ends after this frame."""
-        st, talker = self.state, self.talker
-        rows = st.slots
+        """Advance every active slot one frame. `active`: bool [R], R <= slots: the step covers slots [0, R)
+        (the caller picks R from a few buckets, so there are few static shapes); the True ones emit a frame
+        this step (free and paused slots among the R compute too but keep their state); `keys`: arange(kv_len),
+        the cache positions to attend (kv_len >= max position + 1 over active slots; a tensor so a compiled step
+        can treat its length as dynamic). Returns (frame codes [R, 16], next codebook-0 token [R]); a slot
+        whose next token is EOS ends after this frame."""
+        rows = active.shape[0]
+        st, talker = self.state.head(rows), self.talker
         ar = torch.arange(rows, device=active.device)
 
         def sample_sub(logits: torch.Tensor, k: int) -> torch.Tensor:

@@ -47,6 +47,14 @@ class SlotState:
             predictor_sampling=SamplingRows.allocate(slots, device),
         )
 
+    def head(self, rows: int) -> SlotState:
+        """Views of the first `rows` slots: a decode step over them updates this state in place."""
+        kw = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kw[f.name] = value.select(slice(0, rows)) if isinstance(value, SamplingRows) else value[:rows]
+        return SlotState(**kw)
+
     @property
     def slots(self) -> int:
         return self.position.shape[0]
