@@ -48,10 +48,6 @@ class CodecState:
     def tensors(self) -> list[torch.Tensor]:
         return [self.pos, *self.kv, *self.conv]
 
-    def head(self, rows: int) -> CodecState:
-        """Views of the first `rows` slots (a step over them updates this state in place)."""
-        return CodecState(self.pos[:rows], [t[:rows] for t in self.kv], [t[:rows] for t in self.conv])
-
     def snapshot(self) -> list[torch.Tensor]:
         return [t.clone() for t in self.tensors()]
 

@@ -169,12 +169,12 @@ def store_linear_weights_transposed(module: nn.Module) -> int:
     """Re-lay every nn.Linear weight of `module` in memory as its contiguous transpose ([in, out] row-major),
     keeping the same values, shape and parameter names; returns how many were changed.
 
-    Why: on CPU, float32 GEMMs with a few rows (a batched decode step: M = slots or 2 x slots) run at about half
-    the memory bandwidth when the weight is [out, in] row-major, as checkpoints store it, and at nearly full
-    bandwidth when it is the transpose (measured with MKL on this project's 2-core benchmark machine: 1024x3072
-    at M=8, 0.76 ms -> 0.50 ms; at M=1 the stored layout is as fast or slightly faster). Results can differ from
-    the stored layout's in the last bits (another kernel), so the choice must be the same for runs compared bit
-    for bit."""
+    Why: on CPU, MKL's float32 GEMMs with a few rows (a batched decode step: M = rows or 2 x rows) are faster
+    on the transpose than on the [out, in] layout checkpoints use (this project's 2-core benchmark machine,
+    1024x3072 with weights streamed from memory at M=8: 1.28 ms -> 0.96 ms; at M=1 both take 0.50 ms), and
+    with it a row's result has the same bits for every M from 2 to 32 (checked for all weight shapes of both
+    model sizes), which the row-bucketed decode step relies on. Results differ from the stored layout's in the
+    last bits (another kernel), so the choice must be the same for runs compared bit for bit."""
     changed = 0
     for m in module.modules():
         if isinstance(m, nn.Linear) and m.weight.is_contiguous():
