@@ -115,7 +115,7 @@ class ModelRunner:
     @torch.inference_mode()
     def decode(self, seqs: list[Sequence], hold: list[Sequence]) -> StepOutput:
         """One frame for each of `seqs`; `hold`: other occupied slots (paused or prefilling), whose codec
-        state must not move (the codec steps every slot, for static shapes)."""
+        state must not move (the codec steps every slot, see below)."""
         rows = self.decode_rows(max(s.slot for s in (*seqs, *hold)))
         active = torch.zeros(rows, dtype=torch.bool)
         active[[s.slot for s in seqs]] = True

@@ -1,6 +1,6 @@
 """The acoustic model as the engine drives it: prefill a slot, then batched per-frame decode steps.
 
-One decode step advances every slot by one frame, top to bottom:
+One decode step advances every active slot among the leading rows by one frame, top to bottom:
   1. code predictor: codebooks 1..15 of the pending frame from (talker hidden, code 0), 15 lock-step passes;
   2. next talker input: sum of the frame's 16 codebook embeddings + the slot's next text-track vector;
   3. one talker token per slot at the slot's own position in the static KV cache;
