@@ -1,14 +1,15 @@
 """The batched decode step compiles as one graph (torch.compile fullgraph=True) on CPU and gives the same codes.
 
 Slow (a cold compile takes minutes on 2 cores): `make test-slow`. Static shapes except the attended cache
-length, which is dynamic: requests that cross several 64-position buckets run without recompiling.
+length, which is dynamic: requests that cross several 64-position buckets run without recompiling; each row
+bucket (2, 4, 8, ... leading slots) is a shape of its own.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from torch._dynamo.utils import counters
 
 from workers.engine.engine import Engine
 from workers.request import Sampling, SynthesisRequest
@@ -37,8 +38,11 @@ def test_compiled_step_gives_the_eager_codes(tiny_17b_ckpt):
     engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True  # exact lengths: no early EOS
     eager = _run(engine)
     engine.runner.compile()
-    with torch._dynamo.config.patch(error_on_recompile=True):  # one graph for every cache length
-        compiled = _run(engine)
+    counters.clear()
+    compiled = _run(engine)
+    # One graph per row bucket the run used (4 rows, then 2 once the short request has left) and none per cache
+    # length: the requests cross the 64 -> 128 -> 192 kv-length buckets without recompiling.
+    assert 1 <= counters["stats"]["unique_graphs"] <= 2
     for a, b in zip(eager, compiled, strict=True):
         np.testing.assert_array_equal(a, b)
     assert len(eager[0]) == 150  # crosses kv-length buckets 64 -> 128 -> 192
