@@ -43,9 +43,16 @@ def uniform_noise(seed: torch.Tensor, counter: torch.Tensor, stream: int, vocab:
     key = _mix32(key ^ (counter & _M32))
     key = _mix32(key ^ stream)
     cols = torch.arange(vocab, device=seed.device, dtype=torch.int64)
-    bits = _mix32(_mix32(key.unsqueeze(1) ^ cols) ^ 0x9E3779B9)
-    # The top 24 bits are exact in float32; the half offset keeps u strictly inside (0, 1).
-    return ((bits >> 8).to(torch.float32) + 0.5) * (1.0 / (1 << 24))
+    return bits_to_unit(_mix32(_mix32(key.unsqueeze(1) ^ cols) ^ 0x9E3779B9))
+
+
+def bits_to_unit(bits: torch.Tensor) -> torch.Tensor:
+    """32-bit integers -> float32 strictly inside (0, 1), so that the Gumbel noise -log(-log(u)) is finite.
+
+    The top 23 bits plus one half: below 2**23 float32 holds every half-integer, so the sum and the scaling by
+    2**-23 are exact and u ranges over [2**-24, 1 - 2**-24]. (With 24 bits, 2**24 - 0.5 rounds up to 2**24:
+    u = 1, infinite noise, and a banned token's -inf + inf = NaN wins the argmax.)"""
+    return ((bits >> 9).to(torch.float32) + 0.5) * (1.0 / (1 << 23))
 
 
 @dataclass

@@ -17,7 +17,15 @@ from transformers.generation.logits_process import (
     TopPLogitsWarper,
 )
 
-from workers.sampling import SamplingRows, ban_tokens, choose, penalize_repetition, uniform_noise, warp
+from workers.sampling import (
+    SamplingRows,
+    ban_tokens,
+    bits_to_unit,
+    choose,
+    penalize_repetition,
+    uniform_noise,
+    warp,
+)
 
 VOCAB, EOS = 3072, 2150
 SUPPRESSED = [i for i in range(VOCAB - 1024, VOCAB) if i != EOS]
@@ -138,3 +146,20 @@ def test_greedy_rows_take_the_argmax_of_processed_logits():
                         torch.tensor([1.0, 1.0]))
     out = choose(logits, rows, torch.tensor([1, 2]), torch.tensor([0, 0]), stream=0)
     assert out[0] == logits[0].argmax()
+
+
+def test_noise_stays_strictly_inside_0_1_so_a_banned_token_is_never_drawn():
+    """The extreme hash values map inside (0, 1): u = 1 would make the Gumbel noise +inf, and -inf + inf = NaN,
+    which argmax picks — a suppressed id (outside the codec's codebook) sampled by the talker, a crash in the codec.
+    Found by a stream that hit it after 39 frames."""
+    bits = torch.tensor([0, 1, 511, 512, (1 << 31), (1 << 32) - 513, (1 << 32) - 1], dtype=torch.int64)
+    u = bits_to_unit(bits)
+    assert (u > 0).all() and (u < 1).all()
+    gumbel = -torch.log(-torch.log(u))
+    assert torch.isfinite(gumbel).all()
+    assert u[0] == 2.0**-24 and u[-1] == 1 - 2.0**-24
+    # and the whole path: every id but one banned, extreme noise everywhere -> always the allowed id
+    logits = ban_tokens(torch.zeros(1, 8), torch.arange(8) != 5)
+    rows = SamplingRows.allocate(1, "cpu")
+    for seed in range(200):
+        assert choose(logits, rows, torch.tensor([seed]), torch.tensor([0]), stream=0).item() == 5
