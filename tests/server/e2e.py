@@ -26,6 +26,10 @@ SHORT_MS = 800
 TEXT = "Hello from the end-to-end tests."
 # Long enough that a stream runs for minutes unless cut (runaway guard: 25 + 8 frames per text token).
 LONG_TEXT = "This sentence is long on purpose, so that the stream keeps going for a good while. " * 8
+# With a random seed the tiny model may draw EOS after a few hundred frames (a second or two of work), and a test
+# that needs a stream still running would flake. With this seed LONG_TEXT runs to its frame cap (3233 frames) on
+# the tiny checkpoint, with 1 and 2 slots (checked with the engine).
+LONG_SEED = 0
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
-from tests.server.e2e import LONG_TEXT, request, running_server, scrape, synthesize, wait_for
+from tests.server.e2e import LONG_SEED, LONG_TEXT, request, running_server, scrape, synthesize, wait_for
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 S = tts_pb2.SamplingParameters
@@ -81,7 +81,7 @@ def test_validation_failures_are_counted(cv_server, cv_stub):
 def test_short_deadline_is_deadline_exceeded_and_generation_stops(cv_server, cv_stub):
     before = scrape(cv_server)
     t0 = time.monotonic()
-    s = synthesize(cv_stub, request(LONG_TEXT, max_audio_duration_ms=0), timeout=1.0)
+    s = synthesize(cv_stub, request(LONG_TEXT, seed=LONG_SEED, max_audio_duration_ms=0), timeout=1.0)
     took = time.monotonic() - t0
     assert s.code == grpc.StatusCode.DEADLINE_EXCEEDED and took < 3
     assert s.started is not None and s.chunks and s.finished is None  # it was streaming when the deadline hit

@@ -12,7 +12,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
-from tests.server.e2e import LONG_TEXT, call_error, collect, details, request, synthesize
+from tests.server.e2e import LONG_SEED, LONG_TEXT, call_error, collect, details, request, synthesize
 from tests.server_process import SERVICE, ServerProcess
 
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
@@ -67,7 +67,8 @@ def test_sigterm_with_a_tiny_grace_period_cuts_the_stream(make_ckpt):
         server.start()
         channel = server.channel()
         stub = tts_pb2_grpc.TextToSpeechServiceStub(channel)
-        inflight = stub.Synthesize(request(LONG_TEXT, max_audio_duration_ms=0), timeout=120)  # minutes of work
+        # minutes of work
+        inflight = stub.Synthesize(request(LONG_TEXT, seed=LONG_SEED, max_audio_duration_ms=0), timeout=120)
         s = collect(inflight, limit=2)
         sigterm = time.monotonic()
         server.proc.send_signal(signal.SIGTERM)

@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 from tests.server.e2e import (
+    LONG_SEED,
     LONG_TEXT,
     collect,
     details,
@@ -58,7 +59,9 @@ def small_window_stub(server):
 
 
 def _long(stub, rid: str, **fields):
-    """A stream that would run for minutes, started and read up to its first chunk (so it holds the slot)."""
+    """A stream that would run for minutes, started and read up to its first chunk (so it holds the slot).
+    Seeded (LONG_SEED), so that it cannot draw an early EOS."""
+    fields.setdefault("seed", LONG_SEED)
     call = stub.Synthesize(request(LONG_TEXT, max_audio_duration_ms=0, **fields), timeout=120,
                            metadata=(("x-request-id", rid),))
     s = collect(call, limit=2)

@@ -10,7 +10,7 @@ from google.protobuf import duration_pb2
 
 from qwen3tts.v1 import tts_pb2
 from tests.server.conftest import CV_MAX_BATCH
-from tests.server.e2e import LONG_TEXT, SHORT_MS, call_error, collect, request, synthesize
+from tests.server.e2e import LONG_SEED, LONG_TEXT, SHORT_MS, call_error, collect, request, synthesize
 
 SPEAKERS = ["aiden", "dylan", "eric", "ono_anna", "ryan", "serena", "sohee", "uncle_fu", "vivian"]
 LANGUAGES = ["auto", "chinese", "english", "german", "italian", "portuguese", "spanish", "japanese", "korean",
@@ -97,7 +97,7 @@ def test_concurrent_streams_share_the_batch(cv_stub):
     assert [t.audio for t in together] == [a.audio for a in alone]
     assert together[0].audio != together[1].audio
     # joining a stream that is already decoding (its prompt prefilled beside it) changes nothing either
-    running = cv_stub.Synthesize(request(LONG_TEXT, max_audio_duration_ms=0), timeout=60)
+    running = cv_stub.Synthesize(request(LONG_TEXT, seed=LONG_SEED, max_audio_duration_ms=0), timeout=60)
     assert collect(running, limit=3).events == ["started", "audio", "audio"]
     joined = synthesize(cv_stub, reqs[1]).ok()
     running.cancel()
