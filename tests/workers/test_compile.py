@@ -14,7 +14,8 @@ from torch._dynamo.utils import counters
 from workers.engine.engine import Engine
 from workers.request import Sampling, SynthesisRequest
 
-pytestmark = pytest.mark.slow
+# A cold inductor compile alone can take most of the default 600 s test timeout on 2 cores.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _run(engine: Engine) -> list[np.ndarray]:
