@@ -18,11 +18,11 @@ import grpc
 
 from client.audio_file import AudioFileWriter
 from client.errors import TTSError
-from client.messages import AudioChunk, SynthesisFinished, SynthesisStarted
-from client.stream import StreamState
+from client.messages import AudioChunk, SynthesisStarted
+from client.stream import StreamState, StreamView
 
 
-class AsyncSynthesis:
+class AsyncSynthesis(StreamView):
     def __init__(self, call: grpc.aio.UnaryStreamCall, request_id: str) -> None:
         self._call = call
         self._state = StreamState(request_id)
@@ -44,26 +44,6 @@ class AsyncSynthesis:
                 raise self._state.error or RuntimeError("the stream ended before `started`")
             await self._read()
         return self._state.started
-
-    @property
-    def finished(self) -> SynthesisFinished | None:
-        return self._state.finished if self._state.complete else None
-
-    @property
-    def complete(self) -> bool:
-        return self._state.complete
-
-    @property
-    def error(self) -> TTSError | None:
-        return self._state.error
-
-    @property
-    def chunks_received(self) -> int:
-        return self._state.chunks_received
-
-    @property
-    def audio_seconds(self) -> float:
-        return self._state.audio_seconds
 
     # ------------------------------------------------------------------ reading
     def __aiter__(self) -> AsyncSynthesis:

@@ -97,3 +97,32 @@ class StreamState:
 
     def _breach(self, what: str) -> ProtocolError:
         return ProtocolError(f"the server broke the stream contract: {what}", self.request_id)
+
+
+class StreamView:
+    """What the sync and asyncio `Synthesis` classes report about their stream (both keep a `_state`)."""
+
+    _state: StreamState
+
+    @property
+    def finished(self) -> SynthesisFinished | None:
+        """Usage and finish reason; None until the stream has completed."""
+        return self._state.finished if self._state.complete else None
+
+    @property
+    def complete(self) -> bool:
+        """True once the whole stream arrived and ended with status OK (the audio is whole)."""
+        return self._state.complete
+
+    @property
+    def error(self) -> TTSError | None:
+        return self._state.error
+
+    @property
+    def chunks_received(self) -> int:
+        return self._state.chunks_received
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio received so far."""
+        return self._state.audio_seconds

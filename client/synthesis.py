@@ -21,12 +21,12 @@ import grpc
 
 from client.audio_file import AudioFileWriter
 from client.errors import TTSError
-from client.messages import AudioChunk, SynthesisFinished, SynthesisStarted
-from client.stream import StreamState
+from client.messages import AudioChunk, SynthesisStarted
+from client.stream import StreamState, StreamView
 from qwen3tts.v1 import tts_pb2
 
 
-class Synthesis:
+class Synthesis(StreamView):
     def __init__(self, responses: Iterator[tts_pb2.SynthesizeResponse], request_id: str,
                  cancel: Callable[[], object]) -> None:
         """`responses`: a grpc response iterator (or the in-process engine's); `cancel` stops it."""
@@ -51,29 +51,6 @@ class Synthesis:
             if self._read() is not None:  # pragma: no cover - StreamState refuses audio before `started`
                 raise AssertionError("audio before started")
         return self._state.started
-
-    @property
-    def finished(self) -> SynthesisFinished | None:
-        """Usage and finish reason; None until the stream has completed."""
-        return self._state.finished if self._state.complete else None
-
-    @property
-    def complete(self) -> bool:
-        """True once the whole stream arrived and ended with status OK (the audio is whole)."""
-        return self._state.complete
-
-    @property
-    def error(self) -> TTSError | None:
-        return self._state.error
-
-    @property
-    def chunks_received(self) -> int:
-        return self._state.chunks_received
-
-    @property
-    def audio_seconds(self) -> float:
-        """Seconds of audio received so far."""
-        return self._state.audio_seconds
 
     # ------------------------------------------------------------------ reading
     def __iter__(self) -> Iterator[AudioChunk]:
