@@ -31,10 +31,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(TINY)/config.json: | setup
-	$(PY) -m workers.tools.make_checkpoint --preset tiny --out $(TINY)
+	$(PY) -m tools.make_checkpoint --preset tiny --out $(TINY)
 
 run: setup $(TINY)/config.json
-	$(PY) -m workers.tools.run_default --model $(MODEL) --fallback $(TINY) $(ARGS)
+	$(PY) -m tools.run_default --model $(MODEL) --fallback $(TINY) $(ARGS)
 
 test: setup
 	$(PY) -m pytest -q

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from benchmarks.engine_speed import DEFAULT_CKPT, ensure_checkpoint
-from workers.codec import CodecDecoder
-from workers.config import CodecConfig
+from tts.checkpoint.config import CodecConfig
+from tts.codec import CodecDecoder
 
 FRAME_S = 0.08
 

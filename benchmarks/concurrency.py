@@ -22,8 +22,8 @@ import time
 import torch
 
 from benchmarks.engine_speed import DEFAULT_CKPT, ensure_checkpoint
-from workers.engine.engine import Engine
-from workers.request import SynthesisRequest
+from contract.request import SynthesisRequest
+from tts.engine.loader import load_engine
 
 TEXTS = ["The quick brown fox jumps over the lazy dog.", "Streaming speech should start fast and never click.",
          "Batching many requests shares every decode step.", "A slow reader must never stall the others.",
@@ -33,8 +33,8 @@ SPEAKERS = ["ryan", "vivian", "serena", "aiden", "uncle_fu", "ono_anna", "sohee"
 
 
 def requests(n: int, frames: int) -> list[SynthesisRequest]:
-    return [SynthesisRequest(text=TEXTS[i % len(TEXTS)], speaker=SPEAKERS[i % len(SPEAKERS)], language="auto",
-                             seed=i, max_frames=frames) for i in range(n)]
+    return [SynthesisRequest(text=TEXTS[i % len(TEXTS)], voice=SPEAKERS[i % len(SPEAKERS)], language="auto",
+                             seed=i, max_audio_duration_ms=frames * 80) for i in range(n)]
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -43,7 +43,7 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 def run_ours(path, n: int, frames: int, dtype: str, compile_step: bool) -> dict:
-    engine = Engine.load(str(path), slots=n, max_context=256, dtype=dtype, prefill_budget=512)
+    engine = load_engine(str(path), slots=n, max_context=256, dtype=dtype, prefill_budget=512)
     engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True  # fixed lengths
     if compile_step:
         engine.runner.compile()

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import torch
 
-from workers.engine.engine import Engine
-from workers.request import SynthesisRequest
-from workers.tools.make_checkpoint import make_checkpoint
+from contract.request import SynthesisRequest
+from tools.make_checkpoint import make_checkpoint
+from tts.engine.engine import Engine
+from tts.engine.loader import load_engine
 
 DEFAULT_CKPT = Path(".cache/checkpoints/real-0.6b-cv")
 TEXT = "The quick brown fox jumps over the lazy dog, and then it runs far away into the forest."
@@ -56,7 +57,7 @@ def time_ours(engine: Engine, frames: int) -> dict:
     def run(n: int) -> tuple[float, float]:
         """(talker + predictor seconds, codec seconds) for an n-frame utterance."""
         before = dict(seconds)
-        engine.synthesize(SynthesisRequest(text=TEXT, speaker=SPEAKER, language=LANGUAGE, seed=0, max_frames=n))
+        engine.synthesize(SynthesisRequest(text=TEXT, voice=SPEAKER, language=LANGUAGE, seed=0, max_audio_duration_ms=n * 80))
         spent = {k: seconds[k] - before[k] for k in seconds}
         return spent["prefill"] + spent["decode"], spent["codec"]
 
@@ -104,11 +105,11 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     path = ensure_checkpoint(args.checkpoint)
-    engine = Engine.load(str(path), slots=1, max_context=512, dtype=args.dtype)
+    engine = load_engine(str(path), slots=1, max_context=512, dtype=args.dtype)
     if args.compile:
         t0 = time.perf_counter()
         engine.runner.compile()
-        engine.synthesize(SynthesisRequest(text=TEXT, speaker=SPEAKER, language=LANGUAGE, seed=0, max_frames=2))
+        engine.synthesize(SynthesisRequest(text=TEXT, voice=SPEAKER, language=LANGUAGE, seed=0, max_audio_duration_ms=2 * 80))
         print(f"compiled the decode step in {time.perf_counter() - t0:.0f} s", flush=True)
     ours = time_ours(engine, args.frames)
     floor_gb = frame_bytes(engine) / 1e9

@@ -18,11 +18,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from workers.checkpoint import parse_dtype
-from workers.config import ModelConfig
-from workers.reference_audio import load_reference
-from workers.tools.make_checkpoint import make_checkpoint
-from workers.voice_clone import VoiceEncoders
+from tools.make_checkpoint import make_checkpoint
+from tts.checkpoint.config import ModelConfig
+from tts.checkpoint.loading import parse_dtype
+from tts.voices.clone import VoiceEncoders
+from tts.voices.reference_audio import load_reference
 
 DEFAULT_CKPT = Path(".cache/checkpoints/real-0.6b-base")
 

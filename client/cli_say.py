@@ -1,7 +1,7 @@
 """`qwen3-tts say`: speak a text into a file (-o out.wav|.flac|.ogg) or as raw PCM on stdout (--stream).
 
 The text is the argument, or stdin when the argument is "-" or omitted (and stdin is not a terminal). With
---local the model runs in this process (client/local_synthesis.py) instead of on a server; everything else is
+--local the model runs in this process (server/local.py, through client/local_synthesis.py) instead of on a server; everything else is
 the same. A file appears only when the stream completed; --stream writes each chunk as it arrives (s16le at
 the chosen rate, e.g. `| aplay -f S16_LE -r 24000 -c 1`), so a failure there leaves the audio cut short and
 says so on stderr.

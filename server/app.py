@@ -1,4 +1,4 @@
-"""Wiring of the server process: worker pool, batcher, gRPC server (service, health, reflection, auth), metrics.
+"""Wiring of the server process: worker pool, admission, gRPC server (service, health, reflection, auth), metrics.
 
     app = ServerApp(config); port = await app.start(); ...; await app.stop()
 
@@ -21,14 +21,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
+from server.admission import Admission
 from server.auth import BearerTokenInterceptor
-from server.batcher import Batcher
+from server.calls import PRIORITY_NAMES
 from server.config import ServerConfig
-from server.errors import MalformedRequestInterceptor
+from server.doors.grpc_errors import MalformedRequestInterceptor
+from server.doors.grpc_messages import VERSION
+from server.doors.grpc_service import TextToSpeechService
 from server.log import RequestContextInterceptor, get_logger
 from server.metrics import Metrics, create_metrics, set_build_info, start_metrics_server, stop_metrics_server
-from server.service import VERSION, TextToSpeechService
-from server.validation import PRIORITY_NAMES
+from server.voices import Voices
 from workers.pool import PoolFailed, WorkerPool
 from workers.protocol import WorkerSpec
 
@@ -52,8 +54,9 @@ class ServerApp:
         self._temp_store = None if cfg.voice_store else tempfile.mkdtemp(prefix="qwen3-tts-voices-")
         store = str(cfg.voice_store) if cfg.voice_store else self._temp_store
         self.pool = WorkerPool(worker_spec(cfg, store), cfg.workers, on_change=self._pool_changed)
-        self.batcher = Batcher(self.pool, max_queue=cfg.max_queue, queue_timeout_s=cfg.queue_timeout,
-                               on_queue_change=self._queue_changed)
+        self.admission = Admission(self.pool, max_queue=cfg.max_queue, queue_timeout_s=cfg.queue_timeout,
+                                   on_queue_change=self._queue_changed)
+        self.voices = Voices(self.pool)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
@@ -73,7 +76,7 @@ class ServerApp:
             self._metrics_httpd, _ = start_metrics_server(self.metrics, cfg.metrics_port, cfg.metrics_host)
             self.metrics_port = self._metrics_httpd.server_port
         self.pool.start()
-        self.batcher.start()
+        self.admission.start()
         interceptors = [RequestContextInterceptor()]
         if cfg.auth_token_file:
             rejected = self.metrics.requests_rejected.labels(reason="unauthenticated")
@@ -96,7 +99,7 @@ class ServerApp:
             ("grpc.http2.bdp_probe", 0),
         ])
         tts_pb2_grpc.add_TextToSpeechServiceServicer_to_server(
-            TextToSpeechService(cfg, self.pool, self.batcher, self.metrics), self.server)
+            TextToSpeechService(cfg, self.pool, self.admission, self.voices, self.metrics), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server,
                                             pool=_ReflectionPool(descriptor_pool.Default()))
@@ -121,7 +124,7 @@ class ServerApp:
         log.info("server.draining", grace_s=grace)
         self._draining = True
         await self.health.enter_graceful_shutdown()
-        await self.batcher.stop()
+        await self.admission.stop()
         if self.server is not None:
             await self.server.stop(grace)
         for t in self._tasks:
@@ -145,13 +148,13 @@ class ServerApp:
             log.error("server.workers_failed", error=str(e))
             return
         info = self.pool.info
-        log.info("server.ready", model_type=info.model_type, model_size=info.model_size, slots=info.slots,
-                 max_context=info.max_context, device=info.device)
+        log.info("server.ready", model_type=info.capabilities.model_type, model_size=info.capabilities.model_size,
+                 slots=info.slots, max_context=info.max_context, device=info.device)
         await self._sync_health()
 
     def _pool_changed(self) -> None:
         """On the pool's I/O thread: a worker became ready/stopped, or a request ended (a slot freed)."""
-        self.batcher.wake()
+        self.admission.wake()
         if self._loop is not None and not self._loop.is_closed():
             asyncio.run_coroutine_threadsafe(self._sync_health(), self._loop)
 
@@ -162,7 +165,7 @@ class ServerApp:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         await self.health.set(SERVICE_NAME, status)
 
-    def _queue_changed(self, waiting: dict[int, int]) -> None:
+    def _queue_changed(self, waiting: dict) -> None:
         for priority, name in PRIORITY_NAMES.items():
             self.metrics.requests_waiting.labels(priority=name).set(waiting.get(priority, 0))
 

@@ -30,10 +30,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
+from contract.capabilities import Limits
+
 ENV_PREFIX = "QWEN3_TTS_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice"
-MAX_TEXT_CHARS_LIMIT = 10_000  # the engine's own limit (workers.request.MAX_TEXT_CHARS; a test keeps them equal)
+MAX_TEXT_CHARS_LIMIT = 10_000  # the longest text one request may carry
 DTYPES = ("float32", "bfloat16", "float16")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("json", "console")
@@ -86,6 +88,12 @@ class ServerConfig:
     @property
     def auth(self) -> bool:
         return self.auth_token_file is not None
+
+    @property
+    def limits(self) -> Limits:
+        """The limits every request is held to (contract/rules.py)."""
+        return Limits(max_text_characters=self.max_text_chars, max_audio_duration_ms=int(self.max_audio_seconds * 1000),
+                      default_chunk_duration_ms=self.default_chunk_ms)
 
 
 @dataclass(frozen=True)

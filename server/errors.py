@@ -1,128 +1,70 @@
-"""Every failure a client can see, mapped to its gRPC status in one place (docs/api.md, serving.md §3).
+"""Every failure a client can see, as a transport-free value: a status, a message, the fields at fault.
 
-Handlers raise `ServiceError`; `abort()` turns it into the status with google.rpc details (BadRequest naming
-the fields, RetryInfo, ErrorInfo). Anything else is INTERNAL with a sanitised message (the traceback goes to
-the log with the request id), never UNKNOWN.
+Handlers raise `ServiceError`; each front door maps its `status` to its own wire in one place
+(server/doors/grpc_errors.py for gRPC). `from_failure` is the one mapping of a worker's `FailureKind`. Anything
+unexpected becomes INTERNAL with a sanitised message (the traceback goes to the log with the request id).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
-import grpc
-from google.protobuf import any_pb2, duration_pb2
-from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
+from contract.outcome import FailureKind
+from contract.rules import Violation
 
-from server.auth import ERROR_DOMAIN
+
+class Status(enum.Enum):
+    """The statuses the service uses, named as gRPC names them (each door maps them to its own codes)."""
+
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    UNAVAILABLE = "UNAVAILABLE"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    CANCELLED = "CANCELLED"
+    INTERNAL = "INTERNAL"
 
 
 @dataclass
 class ServiceError(Exception):
-    code: grpc.StatusCode
+    status: Status
     message: str
-    violations: list[tuple[str, str]] = field(default_factory=list)  # (field, description) -> BadRequest
-    reason: str | None = None  # ErrorInfo reason
-    retry_after_s: float | None = None  # RetryInfo
+    violations: list[Violation] = field(default_factory=list)  # the fields at fault (INVALID_ARGUMENT)
+    reason: str | None = None  # a stable machine-readable reason (QUEUE_FULL, VOICE_EXISTS, ...)
+    retry_after_s: float | None = None  # when a retry may succeed
 
     def __str__(self) -> str:
-        return f"{self.code.name}: {self.message}"
+        return f"{self.status.name}: {self.message}"
 
 
-def invalid(violations: list[tuple[str, str]]) -> ServiceError:
-    text = "; ".join(f"{f}: {d}" for f, d in violations)
-    return ServiceError(grpc.StatusCode.INVALID_ARGUMENT, f"invalid request: {text}", violations)
+def invalid(violations: list[Violation]) -> ServiceError:
+    text = "; ".join(str(v) for v in violations)
+    return ServiceError(Status.INVALID_ARGUMENT, f"invalid request: {text}", list(violations))
 
 
 def unavailable(message: str, reason: str, retry_after_s: float = 1.0) -> ServiceError:
-    return ServiceError(grpc.StatusCode.UNAVAILABLE, message, reason=reason, retry_after_s=retry_after_s)
+    return ServiceError(Status.UNAVAILABLE, message, reason=reason, retry_after_s=retry_after_s)
 
 
 def internal(message: str = "internal error; the server log has details under this request id") -> ServiceError:
-    return ServiceError(grpc.StatusCode.INTERNAL, message, reason="INTERNAL")
+    return ServiceError(Status.INTERNAL, message, reason="INTERNAL")
 
 
-def to_status(err: ServiceError) -> grpc.Status:
-    details = []
-    if err.violations:
-        details.append(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in err.violations]))
-    if err.retry_after_s is not None:
-        secs = int(err.retry_after_s)
-        details.append(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(
-            seconds=secs, nanos=int((err.retry_after_s - secs) * 1e9))))
-    if err.reason:
-        details.append(error_details_pb2.ErrorInfo(reason=err.reason, domain=ERROR_DOMAIN))
-    packed = []
-    for d in details:
-        a = any_pb2.Any()
-        a.Pack(d)
-        packed.append(a)
-    return rpc_status.to_status(status_pb2.Status(code=err.code.value[0], message=err.message, details=packed))
-
-
-async def abort(context: grpc.aio.ServicerContext, err: ServiceError) -> None:
-    status = to_status(err)
-    await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
-
-
-class _Undecodable:
-    """What the tolerant deserializer returns for bytes that are not a valid request message."""
-
-    __slots__ = ()
-
-
-def _tolerant(deserializer):
-    def deserialize(data: bytes):
-        try:
-            return deserializer(data)
-        except Exception:  # noqa: BLE001 - protobuf's DecodeError (or anything a deserializer raises)
-            return _Undecodable()
-
-    return deserialize
-
-
-class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
-    """Request bytes that do not parse become INVALID_ARGUMENT.
-
-    Without it grpc.aio answers UNKNOWN "Unexpected <class 'google.protobuf.message.DecodeError'>: ..." (the
-    deserializer runs outside our handlers), which breaks the never-UNKNOWN rule and leaks internals. Only the
-    unary-request methods of `prefix` (our service; all are unary-request) are wrapped. Install it after the
-    auth interceptor, so that a caller without a valid token still gets UNAUTHENTICATED.
-    """
-
-    def __init__(self, prefix: str) -> None:
-        self._prefix = prefix
-        self._status = to_status(ServiceError(grpc.StatusCode.INVALID_ARGUMENT,
-                                              "the request is not a valid protobuf message of this method"))
-
-    async def intercept_service(self, continuation, handler_call_details):
-        handler = await continuation(handler_call_details)
-        if (handler is None or handler.request_streaming or handler.request_deserializer is None
-                or not (handler_call_details.method or "").startswith(self._prefix)):
-            return handler
-        status = self._status
-        kwargs = {"request_deserializer": _tolerant(handler.request_deserializer),
-                  "response_serializer": handler.response_serializer}
-        if handler.response_streaming:
-            inner_stream = handler.unary_stream
-
-            async def unary_stream(request, context):
-                if isinstance(request, _Undecodable):
-                    await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
-                responses = inner_stream(request, context)  # our streaming handlers are async generators
-                try:
-                    async for response in responses:
-                        yield response
-                finally:
-                    await responses.aclose()  # closed with us, not later by the garbage collector
-
-            return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
-        inner = handler.unary_unary
-
-        async def unary_unary(request, context):
-            if isinstance(request, _Undecodable):
-                await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
-            return await inner(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
+def from_failure(kind: FailureKind, message: str, violations: list[Violation] | None = None) -> ServiceError:
+    """A worker's failure (of a synthesis or a voice operation) as the client sees it."""
+    match kind:
+        case FailureKind.INVALID:
+            return invalid(violations or [Violation("request", message)])
+        case FailureKind.NOT_FOUND:
+            return ServiceError(Status.NOT_FOUND, message, reason="VOICE_NOT_FOUND")
+        case FailureKind.EXISTS:
+            return ServiceError(Status.ALREADY_EXISTS, message, reason="VOICE_EXISTS")
+        case FailureKind.UNSUPPORTED:
+            return ServiceError(Status.FAILED_PRECONDITION, message, reason="CLONING_UNSUPPORTED")
+        case FailureKind.WORKER_RESTARTED:
+            return unavailable(f"{message}; any audio received is incomplete", "WORKER_RESTART", 2.0)
+    return internal()

@@ -54,7 +54,6 @@ class Metrics:
     generated_frames: Counter
     audio_seconds: Counter  # encoding
     audio_chunks: Counter  # encoding
-    stream_write_blocked: Histogram
     worker_up: Gauge  # worker
     worker_restarts: Counter  # worker
     build: Info
@@ -107,9 +106,6 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         generated_frames=counter("generated_frames", "Codec frames generated (80 ms of audio each)."),
         audio_seconds=counter("audio_seconds", "Seconds of audio sent, by encoding.", ("encoding",)),
         audio_chunks=counter("audio_chunks", "AudioChunks sent, by encoding.", ("encoding",)),
-        stream_write_blocked=histogram("stream_write_blocked_seconds",
-                                       "Time a Synthesize handler waited in write() (slow clients).",
-                                       _INTERVAL_BUCKETS),
         worker_up=gauge("worker_up", "1 if the worker process is alive and ready, else 0.", ("worker",)),
         worker_restarts=counter("worker_restarts", "Worker process restarts (crashes).", ("worker",)),
         build=Info(PREFIX + "build", "Server build and served model.", registry=r),

@@ -28,7 +28,7 @@ from tests.oracle import load_oracle  # noqa: E402  (imports torch)
 @pytest.fixture(scope="session")
 def make_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """`make_ckpt(preset, seed=0) -> Path`, built with the maker's Python API once per session."""
-    from workers.tools.make_checkpoint import make_checkpoint  # torch + transformers: import only when used
+    from tools.make_checkpoint import make_checkpoint  # torch + transformers: import only when used
 
     built: dict[tuple[str, int], Path] = {}
 

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 
+from contract.outcome import FailureKind
+from contract.request import SynthesisRequest
 from workers import protocol as p
 from workers.process import worker_main
-from workers.request import SynthesisRequest
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ class _Worker:
     state: str = "starting"  # starting | ready | stopped
     info: p.WorkerInfo | None = None
     stats: p.Stats | None = None
-    requests: dict[str, Sink] = field(default_factory=dict)
+    requests: dict[str, Sink] = field(default_factory=dict)  # synthesis requests: each holds a slot
+    voice_ops: dict[str, Sink] = field(default_factory=dict)  # voice commands: answered between steps, no slot
     last_seen: float = 0.0
     ever_ready: bool = False
     restarts: int = 0
@@ -139,7 +141,7 @@ class WorkerPool:
             if not ready:
                 raise NoCapacity("no worker is ready")
             worker = max(ready, key=lambda w: w.free_slots)
-            worker.requests[command.request_id] = sink
+            worker.voice_ops[command.request_id] = sink
             self._routes[command.request_id] = worker
             worker.sendq.put(command)
             return worker.worker_id
@@ -220,38 +222,45 @@ class WorkerPool:
             pass  # the sentinel reports the exit
 
     def _dispatch(self, w: _Worker, msg) -> None:
+        ended, sink = False, None
         with self._lock:
             w.last_seen = time.monotonic()
-            if isinstance(msg, p.Stats):
-                w.stats = msg
-            elif isinstance(msg, p.Ready):
-                w.state, w.info, w.ever_ready = "ready", msg.info, True
-                self._ready.notify_all()
-                log.info("worker %d ready (pid %d)", w.worker_id, msg.info.pid)
-            elif isinstance(msg, p.Fatal):
-                self._fatal = f"worker {w.worker_id} could not start: {msg.message}"
-                self._ready.notify_all()
-            else:
-                sink = w.requests.get(msg.request_id)
-                if isinstance(msg, (p.Finished, p.Failed, p.VoiceResult)):
-                    w.requests.pop(msg.request_id, None)
+            match msg:
+                case p.Stats():
+                    w.stats = msg
+                case p.Ready():
+                    w.state, w.info, w.ever_ready = "ready", msg.info, True
+                    self._ready.notify_all()
+                    log.info("worker %d ready (pid %d)", w.worker_id, msg.info.pid)
+                case p.Fatal():
+                    self._fatal = f"worker {w.worker_id} could not start: {msg.message}"
+                    self._ready.notify_all()
+                case p.VoiceResult():
+                    sink = w.voice_ops.pop(msg.request_id, None)
                     self._routes.pop(msg.request_id, None)
-                if sink is not None:
-                    sink(msg)
-        if isinstance(msg, (p.Ready, p.Fatal, p.Finished, p.Failed)):
+                case p.Finished() | p.Failed():
+                    sink = w.requests.pop(msg.request_id, None)
+                    self._routes.pop(msg.request_id, None)
+                    ended = True
+                case _:  # Started, Frame
+                    sink = w.requests.get(msg.request_id)
+        if sink is not None:
+            sink(msg)
+        if ended or isinstance(msg, (p.Ready, p.Fatal)):
             self._on_change()
 
     def _on_exit(self, w: _Worker, why: str) -> None:
         with self._lock:
             w.state = "stopped"
-            lost, w.requests = w.requests, {}
+            lost = {**w.requests, **w.voice_ops}
+            w.requests, w.voice_ops = {}, {}
             for rid in lost:
                 self._routes.pop(rid, None)
             restart = not self._closing and w.ever_ready and not self._fatal
             if w.ever_ready and not self._closing:
                 log.error("worker %d stopped (%s) with %d requests in flight", w.worker_id, why, len(lost))
         for rid, sink in lost.items():
-            sink(p.Failed(rid, "worker_restarted",
+            sink(p.Failed(rid, FailureKind.WORKER_RESTARTED,
                           f"the worker serving this request stopped ({why}); it is being restarted, retry"))
         if restart:
             with self._lock:
@@ -267,7 +276,7 @@ class WorkerPool:
     def _watchdog(self) -> None:
         now = time.monotonic()
         with self._lock:
-            stuck = [w for w in self._workers if w.state == "ready" and w.requests
+            stuck = [w for w in self._workers if w.state == "ready" and (w.requests or w.voice_ops)
                      and now - w.last_seen > self._stall_timeout_s]
         for w in stuck:
             log.error("worker %d made no progress for %.0f s: killing it", w.worker_id, now - w.last_seen)

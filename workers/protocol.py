@@ -13,20 +13,25 @@ Parent -> worker                                Worker -> parent
 
 Voice commands (register / delete / list, Base checkpoints) run between engine steps and are answered with one
 VoiceResult. Ordering: for one request the worker sends Started, then Frames in index order, then exactly one Finished or
-Failed. A request the parent cancels ends with Finished(reason="cancelled") unless it already ended. Credit is
+Failed. A request the parent cancels ends with Finished(CANCELLED) unless it already ended. Credit is
 flow control: a request submitted with a credit emits at most that many frames until the parent adds more; it
 is paused, keeping its slot, at zero. Every message from a worker counts as progress for the parent's watchdog.
 
-This module must not import torch: the server process uses it and never loads torch.
+Every field is plain data or an enum (contract/outcome.py: FinishReason, FailureKind; VoiceOp here): nothing
+is compared as a string. This module must not import torch: the server process uses it and never loads torch.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from workers.request import SynthesisRequest
+from contract.capabilities import Capabilities
+from contract.outcome import FailureKind, FinishReason
+from contract.request import SynthesisRequest
+from contract.rules import Violation
 
 
 @dataclass(frozen=True)
@@ -67,10 +72,16 @@ class Credit:
     frames: int
 
 
+class VoiceOp(enum.Enum):
+    REGISTER = "register"
+    DELETE = "delete"
+    LIST = "list"
+
+
 @dataclass(frozen=True)
 class VoiceCommand:
     request_id: str
-    op: str  # register | delete | list
+    op: VoiceOp
     name: str = ""
     audio: bytes | tuple[np.ndarray, int] | None = None  # an encoded file, or (samples, sample rate)
     ref_text: str | None = None
@@ -87,14 +98,7 @@ class Shutdown:
 # ------------------------------------------------------------------ worker -> parent
 @dataclass(frozen=True)
 class WorkerInfo:
-    model: str
-    model_type: str  # custom_voice | voice_design | base
-    model_size: str
-    speakers: list[str]
-    languages: list[str]
-    accepts_instruct: bool
-    sample_rate: int
-    samples_per_frame: int
+    capabilities: Capabilities  # what the loaded model can do (limits at their defaults)
     slots: int
     max_context: int
     device: str
@@ -127,30 +131,27 @@ class Frame:
 @dataclass(frozen=True)
 class Finished:
     request_id: str
-    reason: str  # eos | max_frames | cancelled
+    reason: FinishReason
     frames: int
     queue_s: float  # submitted -> admitted into a slot
     first_frame_s: float | None  # submitted -> first frame
     total_s: float
 
 
-FAILURE_KINDS = ("invalid", "worker_restarted", "internal")
-
-
 @dataclass(frozen=True)
 class Failed:
     request_id: str
-    kind: str  # one of FAILURE_KINDS
+    kind: FailureKind  # INVALID, WORKER_RESTARTED or INTERNAL
     message: str
-    violations: list[tuple[str, str]] = field(default_factory=list)  # (field, message) for kind "invalid"
+    violations: list[Violation] = field(default_factory=list)  # for INVALID: the fields, in the API's names
 
 
 @dataclass(frozen=True)
 class VoiceResult:
     request_id: str
     voices: list[dict] = field(default_factory=list)  # the registered voice, or every voice (list)
-    error_kind: str | None = None  # invalid | not_found | exists | unsupported | internal
-    error_field: str | None = None
+    error_kind: FailureKind | None = None  # INVALID, NOT_FOUND, EXISTS, UNSUPPORTED or INTERNAL
+    error_field: str | None = None  # the RegisterVoice field at fault, in the API's names
     error: str | None = None
 
 

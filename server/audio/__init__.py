@@ -10,16 +10,16 @@
 - stream.py      AudioStream: frames in, encoded chunks out (the pipeline a request uses)
 """
 
-from server.audio.formats import (
+from contract.formats import (
     ALL_SAMPLE_RATES,
     DEFAULT_FORMAT,
     MAX_CHUNK_MS,
     MIN_CHUNK_MS,
     NATIVE_SAMPLE_RATE,
+    AudioFormat,
     Encoding,
     EncodingSpec,
     FormatError,
-    OutputFormat,
     is_supported,
     resolve_chunk_ms,
     resolve_format,
@@ -31,6 +31,6 @@ from server.audio.stream import AudioStream, EncodedChunk
 
 __all__ = [
     "ALL_SAMPLE_RATES", "DEFAULT_FORMAT", "MAX_CHUNK_MS", "MIN_CHUNK_MS", "NATIVE_SAMPLE_RATE",
-    "AudioStream", "Chunk", "EncodedChunk", "Encoding", "EncodingSpec", "FormatError", "OutputFormat",
+    "AudioStream", "Chunk", "EncodedChunk", "Encoding", "EncodingSpec", "FormatError", "AudioFormat",
     "Packetizer", "StreamResampler", "is_supported", "resolve_chunk_ms", "resolve_format", "supported_formats",
 ]

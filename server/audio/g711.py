@@ -43,10 +43,3 @@ class G711Encoder:
             self._file.close()
         return self._sink.drain()
 
-
-def mulaw_encoder(sample_rate: int) -> G711Encoder:
-    return G711Encoder("mulaw", sample_rate)
-
-
-def alaw_encoder(sample_rate: int) -> G711Encoder:
-    return G711Encoder("alaw", sample_rate)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from server.audio.formats import MAX_CHUNK_MS, MIN_CHUNK_MS
+from contract.formats import MAX_CHUNK_MS, MIN_CHUNK_MS
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from server.audio.formats import NATIVE_SAMPLE_RATE
+from contract.formats import NATIVE_SAMPLE_RATE
 
 QUALITY = "HQ"  # libsoxr "high quality" (20-bit precision, 95% passband); VHQ doubles the hold-back at 8 kHz
 

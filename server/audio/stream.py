@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from server.audio.formats import NATIVE_SAMPLE_RATE, Encoding, OutputFormat
+from contract.formats import NATIVE_SAMPLE_RATE, AudioFormat, Encoding
 from server.audio.g711 import G711Encoder
 from server.audio.opus import OggOpusEncoder
 from server.audio.packetizer import Packetizer
@@ -46,7 +46,7 @@ class EncodedChunk:
         return self.num_samples / self.sample_rate
 
 
-def _raw_encoder(fmt: OutputFormat):
+def _raw_encoder(fmt: AudioFormat):
     if fmt.encoding is Encoding.PCM_S16LE:
         return PcmS16Encoder()
     if fmt.encoding is Encoding.PCM_F32LE:
@@ -59,7 +59,7 @@ def _raw_encoder(fmt: OutputFormat):
 
 
 class AudioStream:
-    def __init__(self, fmt: OutputFormat, chunk_ms: int, input_rate: int = NATIVE_SAMPLE_RATE) -> None:
+    def __init__(self, fmt: AudioFormat, chunk_ms: int, input_rate: int = NATIVE_SAMPLE_RATE) -> None:
         if fmt.encoding is Encoding.UNSPECIFIED:
             raise ValueError("resolve the format first (resolve_format)")
         self.format = fmt

@@ -1,4 +1,4 @@
-"""Real servers for the client tests (tests/server_process.py: `python -m server`, real worker processes),
+"""Real servers for the client tests (tests/e2e.py: `python -m server`, real worker processes),
 started once for the whole tests/client package and stopped after its last test.
 
 - `cv_server`: the tiny CustomVoice checkpoint behind a bearer token (`--auth-token-file`), so every test
@@ -12,57 +12,34 @@ Use them through `cv` / `base`, which first wait until the server is SERVING aga
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import numpy as np
 import pytest
 import soundfile as sf
 from grpc_health.v1 import health_pb2
 
+from tests.e2e import ServerProcess, running_server, self_signed_cert
 from tests.reference_signals import voice_like
-from tests.server_process import ServerProcess
 
 TOKEN = "client-tests-token"
-TEXT = "Hello from the client tests."
-# Random weights never end an utterance: every request bounds its audio (10 frames take ~0.5 s on the tiny model).
-SHORT_MS = 800
 SERVING = health_pb2.HealthCheckResponse.SERVING
-
-
-@contextlib.contextmanager
-def running(model: Path, *args: str, **kwargs) -> Iterator[ServerProcess]:
-    server = ServerProcess(model, *args, metrics=False, **kwargs)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="package")
 def cv_server(make_ckpt, tmp_path_factory) -> Iterator[ServerProcess]:
     tokens = tmp_path_factory.mktemp("client-auth") / "tokens.txt"
     tokens.write_text(f"# accepted tokens\n{TOKEN}\n")
-    with running(make_ckpt("tiny"), "--max-batch", "2", "--auth-token-file", str(tokens)) as server:
+    with running_server(make_ckpt("tiny"), "--max-batch", "2", "--auth-token-file", str(tokens),
+                        metrics=False) as server:
         yield server
 
 
 @pytest.fixture(scope="package")
 def tls_cert(tmp_path_factory) -> tuple[Path, Path] | None:
     """(certificate, key) of a self-signed certificate for 127.0.0.1 and localhost; None without openssl."""
-    if shutil.which("openssl") is None:
-        return None
-    d = tmp_path_factory.mktemp("client-tls")
-    cert, key = d / "cert.pem", d / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
-    return cert, key
+    return self_signed_cert(tmp_path_factory.mktemp("client-tls"))
 
 
 @pytest.fixture(scope="package")
@@ -72,7 +49,7 @@ def base_server(make_ckpt, tls_cert) -> Iterator[ServerProcess]:
         cert, key = tls_cert
         args = ["--tls-cert", str(cert), "--tls-key", str(key)]
         kwargs = {"credentials": grpc.ssl_channel_credentials(cert.read_bytes())}
-    with running(make_ckpt("tiny-base"), "--max-batch", "2", *args, **kwargs) as server:
+    with running_server(make_ckpt("tiny-base"), "--max-batch", "2", *args, metrics=False, **kwargs) as server:
         yield server
 
 
@@ -100,7 +77,3 @@ def reference_wav(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("client-ref") / "reference.wav"
     sf.write(path, voice_like(seed=11, sample_rate=24000, seconds=4.0), 24000, subtype="PCM_16")
     return path
-
-
-def s16(data: bytes) -> np.ndarray:
-    return np.frombuffer(data, "<i2")

@@ -23,8 +23,8 @@ from client import TTSClient
 from client.cli import main
 from client.cli_common import UsageError
 from client.cli_say import read_text
-from tests.client.conftest import SHORT_MS, TEXT, TOKEN, s16
-from tests.server_process import free_port
+from tests.client.conftest import TOKEN
+from tests.e2e import SHORT_MS, TEXT, free_port, s16
 
 ROOT = Path(__file__).resolve().parents[2]
 SAY = ["say", TEXT, "--voice", "ryan", "--seed", "7", "--max-audio-ms", str(SHORT_MS)]

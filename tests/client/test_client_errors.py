@@ -18,7 +18,8 @@ from client import (
     Unauthenticated,
     Unavailable,
 )
-from tests.client.conftest import TEXT, TOKEN
+from tests.client.conftest import TOKEN
+from tests.e2e import TEXT
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_async_client_raises_the_same_typed_errors(cv):
 
 
 def test_unreachable_server_is_unavailable_without_server_details(cv):
-    from tests.server_process import free_port
+    from tests.e2e import free_port
 
     with TTSClient(f"127.0.0.1:{free_port()}", timeout=10) as nowhere, pytest.raises(Unavailable) as caught:
         nowhere.service_info()

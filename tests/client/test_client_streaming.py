@@ -10,7 +10,8 @@ import pytest
 import soundfile as sf
 
 from client import AsyncTTSClient, Cancelled, Encoding, FinishReason, InvalidArgument, TTSClient
-from tests.client.conftest import SHORT_MS, TEXT, TOKEN, s16
+from tests.client.conftest import TOKEN
+from tests.e2e import SHORT_MS, TEXT, s16
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from client import AlreadyExists, AsyncTTSClient, InvalidArgument, NotFound, TTSClient, VoiceType
-from tests.client.conftest import SHORT_MS, TEXT
+from tests.e2e import SHORT_MS, TEXT
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ import pytest
 from client import Internal, InvalidArgument, ProtocolError, ResourceExhausted, TTSError, Unavailable
 from client.errors import from_rpc_error
 from client.synthesis import Synthesis
+from contract.rules import Violation
 from qwen3tts.v1 import tts_pb2
 from server import errors as server_errors
+from server.doors.grpc_errors import to_status
 
 PCM = tts_pb2.AudioFormat(encoding=tts_pb2.AUDIO_ENCODING_PCM_S16LE, sample_rate_hertz=24000)
 
@@ -79,7 +81,7 @@ class FakeRpcError(grpc.RpcError):
 
     @classmethod
     def of(cls, err: server_errors.ServiceError) -> FakeRpcError:
-        status = server_errors.to_status(err)
+        status = to_status(err)
         return cls(status.code, status.details, status.trailing_metadata)
 
     def code(self) -> grpc.StatusCode:
@@ -100,7 +102,7 @@ def test_unavailable_decodes_retry_info_and_error_info():
 
 
 def test_invalid_argument_decodes_bad_request():
-    e = from_rpc_error(FakeRpcError.of(server_errors.invalid([("text", "must not be empty"), ("voice", "unknown")])))
+    e = from_rpc_error(FakeRpcError.of(server_errors.invalid([Violation("text", "must not be empty"), Violation("voice", "unknown")])))
     assert isinstance(e, InvalidArgument) and e.field_violations == [("text", "must not be empty"),
                                                                      ("voice", "unknown")]
     assert e.field_violations[0].field == "text" and e.field_violations[1].description == "unknown"

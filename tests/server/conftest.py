@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.e2e import running_server
+from tests.e2e import running_server
 
 CV_MAX_BATCH = 2
 

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from server.audio.formats import SPECS, Encoding, OutputFormat
+from contract.formats import SPECS, AudioFormat, Encoding
 from server.audio.opus import page_duration_ms
 from server.audio.pcm import float_to_s16
 from server.audio.stream import AudioStream, EncodedChunk
@@ -25,7 +25,7 @@ def _frames(n_frames: int, seed: int = 0) -> list[np.ndarray]:
     return [x[k:k + FRAME] for k in range(0, x.size, FRAME)]
 
 
-def _run(fmt: OutputFormat, chunk_ms: int, frames: list[np.ndarray]) -> tuple[list[EncodedChunk], list[int]]:
+def _run(fmt: AudioFormat, chunk_ms: int, frames: list[np.ndarray]) -> tuple[list[EncodedChunk], list[int]]:
     stream = AudioStream(fmt, chunk_ms)
     chunks, per_push = [], []
     for f in frames:
@@ -55,7 +55,7 @@ CASES = [(e, r) for e in SPECS for r in SPECS[e].sample_rates]
 def test_stream_every_format(encoding: Encoding, rate: int, chunk_ms: int) -> None:
     frames = _frames(10, seed=rate + chunk_ms)
     x = np.concatenate(frames)
-    chunks, _ = _run(OutputFormat(encoding, rate), chunk_ms, frames)
+    chunks, _ = _run(AudioFormat(encoding, rate), chunk_ms, frames)
     _check_bookkeeping(chunks, rate)
     total = sum(c.num_samples for c in chunks)
     ref = x if rate == 24_000 else soxr.resample(x, 24_000, rate, quality="HQ")
@@ -85,7 +85,7 @@ def test_stream_every_format(encoding: Encoding, rate: int, chunk_ms: int) -> No
 def test_f32_at_24k_is_the_model_output_bit_for_bit() -> None:
     frames = _frames(7)
     frames[2][5] = np.float32(1.5)  # out of range: not clipped in F32
-    chunks, per_push = _run(OutputFormat(Encoding.PCM_F32LE, 24_000), 80, frames)
+    chunks, per_push = _run(AudioFormat(Encoding.PCM_F32LE, 24_000), 80, frames)
     assert per_push == [1] * 7  # an 80 ms chunk per 80 ms frame, sent with that frame
     assert b"".join(c.audio for c in chunks) == np.concatenate(frames).astype("<f4").tobytes()
     assert all(c.duration_ns == 80_000_000 for c in chunks)
@@ -93,7 +93,7 @@ def test_f32_at_24k_is_the_model_output_bit_for_bit() -> None:
 
 def test_chunks_are_sent_as_soon_as_their_samples_exist() -> None:
     # 20 ms chunks at 24 kHz: every 80 ms frame yields 4 chunks at once; nothing is held for the next frame
-    chunks, per_push = _run(OutputFormat(Encoding.PCM_S16LE, 24_000), 20, _frames(5))
+    chunks, per_push = _run(AudioFormat(Encoding.PCM_S16LE, 24_000), 20, _frames(5))
     assert per_push == [4] * 5 and len(chunks) == 20
 
 
@@ -105,8 +105,8 @@ def test_duration_ns_rounds_to_nearest() -> None:
 
 def test_usage_errors() -> None:
     with pytest.raises(ValueError):
-        AudioStream(OutputFormat(Encoding.UNSPECIFIED, 24_000), 80)
-    s = AudioStream(OutputFormat(Encoding.PCM_S16LE, 24_000), 80)
+        AudioStream(AudioFormat(Encoding.UNSPECIFIED, 24_000), 80)
+    s = AudioStream(AudioFormat(Encoding.PCM_S16LE, 24_000), 80)
     s.finish()
     with pytest.raises(RuntimeError):
         s.push(np.zeros(10, np.float32))

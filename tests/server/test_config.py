@@ -220,9 +220,3 @@ def test_help_mentions_env_names(capsys: pytest.CaptureFixture[str]) -> None:
         build_parser().parse_args(["--help"])
     out = capsys.readouterr().out
     assert "QWEN3_TTS_PORT" in out and "QWEN3_TTS_AUTH_TOKEN_FILE" in out and "flag > environment > file" in out
-
-
-def test_text_limit_matches_the_engine() -> None:
-    from workers.request import MAX_TEXT_CHARS
-
-    assert MAX_TEXT_CHARS_LIMIT == MAX_TEXT_CHARS

@@ -15,9 +15,8 @@ import soundfile as sf
 import soxr
 
 from qwen3tts.v1 import tts_pb2
+from tests.e2e import ROOT, request, synthesize
 from tests.server.conftest import CV_MAX_BATCH
-from tests.server.e2e import request, synthesize
-from tests.server_process import ROOT
 
 S16, F32 = tts_pb2.AUDIO_ENCODING_PCM_S16LE, tts_pb2.AUDIO_ENCODING_PCM_F32LE
 MULAW, ALAW, OPUS = tts_pb2.AUDIO_ENCODING_MULAW, tts_pb2.AUDIO_ENCODING_ALAW, tts_pb2.AUDIO_ENCODING_OGG_OPUS

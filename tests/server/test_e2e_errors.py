@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
-from tests.server.e2e import LONG_SEED, LONG_TEXT, request, running_server, scrape, synthesize, wait_for
+from tests.e2e import LONG_SEED, LONG_TEXT, request, running_server, scrape, synthesize, wait_for
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 S = tts_pb2.SamplingParameters
@@ -121,7 +121,7 @@ def test_request_bytes_that_do_not_parse_are_invalid_argument_not_unknown(cv_cha
 
 
 def _details(s):
-    from tests.server.e2e import details
+    from tests.e2e import details
 
     return details(s.error)
 

@@ -12,8 +12,17 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
-from tests.server.e2e import LONG_SEED, LONG_TEXT, call_error, collect, details, request, synthesize
-from tests.server_process import SERVICE, ServerProcess
+from tests.e2e import (
+    LONG_SEED,
+    LONG_TEXT,
+    SERVICE,
+    ServerProcess,
+    call_error,
+    collect,
+    details,
+    request,
+    synthesize,
+)
 
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE

@@ -16,7 +16,7 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
-from tests.server.e2e import (
+from tests.e2e import (
     LONG_SEED,
     LONG_TEXT,
     collect,

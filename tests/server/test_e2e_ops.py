@@ -18,7 +18,7 @@ from google.protobuf import descriptor_pool
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from qwen3tts.v1 import tts_pb2
-from tests.server.e2e import LONG_TEXT, call_error, collect, request, scrape, synthesize, wait_for
+from tests.e2e import LONG_TEXT, call_error, collect, request, scrape, synthesize, wait_for
 
 SERVICES = {"qwen3tts.v1.TextToSpeechService", "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
 
@@ -97,8 +97,8 @@ def test_every_log_line_of_a_request_carries_its_id_and_never_its_text(cv_server
     assert by_id == {rid: ["request.received", "request.finished"], rid + "-bad": ["request.failed"],
                      rid + "-cancel": ["request.received", "request.cancelled"], rid + "-unary": ["request.failed"]}
     assert all(e["method"] == ("ListVoices" if e["request_id"].endswith("-unary") else "Synthesize") for e in mine)
-    # every request-scoped line (the service's) names its request: none without an id in this window
-    scoped = [e for e in parsed if e.get("logger") == "server.service"]
+    # every request-scoped line (the gRPC door's and the call's) names its request: none without an id here
+    scoped = [e for e in parsed if e.get("logger") in ("server.grpc", "server.calls")]
     assert scoped and all(e.get("request_id") for e in scoped)
     received = next(e for e in mine if e["event"] == "request.received" and e["request_id"] == rid)
     assert received["characters"] == len(secret) and received["voice"] == "serena"

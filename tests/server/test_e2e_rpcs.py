@@ -9,8 +9,8 @@ import numpy as np
 from google.protobuf import duration_pb2
 
 from qwen3tts.v1 import tts_pb2
+from tests.e2e import LONG_SEED, LONG_TEXT, SHORT_MS, call_error, collect, request, synthesize
 from tests.server.conftest import CV_MAX_BATCH
-from tests.server.e2e import LONG_SEED, LONG_TEXT, SHORT_MS, call_error, collect, request, synthesize
 
 SPEAKERS = ["aiden", "dylan", "eric", "ono_anna", "ryan", "serena", "sohee", "uncle_fu", "vivian"]
 LANGUAGES = ["auto", "chinese", "english", "german", "italian", "portuguese", "spanish", "japanese", "korean",

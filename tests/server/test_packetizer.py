@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from server.audio.formats import ALL_SAMPLE_RATES, MAX_CHUNK_MS, MIN_CHUNK_MS
+from contract.formats import ALL_SAMPLE_RATES, MAX_CHUNK_MS, MIN_CHUNK_MS
 from server.audio.packetizer import Packetizer, chunk_boundary
 
 ALL_CHUNK_MS = range(MIN_CHUNK_MS, MAX_CHUNK_MS + 1)

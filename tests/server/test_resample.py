@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soxr
 
-from server.audio.formats import ALL_SAMPLE_RATES, NATIVE_SAMPLE_RATE
+from contract.formats import ALL_SAMPLE_RATES, NATIVE_SAMPLE_RATE
 from server.audio.resample import QUALITY, StreamResampler
 
 OUT_RATES = [r for r in ALL_SAMPLE_RATES if r != NATIVE_SAMPLE_RATE]

@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 import torch
 
+from contract.outcome import FailureKind, FinishReason
+from contract.request import GREEDY, SynthesisRequest
+from tts.engine.loader import load_engine
 from workers import protocol as p
-from workers.engine.engine import Engine
 from workers.pool import NoCapacity, PoolFailed, WorkerPool
-from workers.request import Sampling, SynthesisRequest
 
 SLOTS = 3
-REQ = SynthesisRequest(text="Hello world, this is a test.", speaker="ryan", language="english",
-                       sampling=Sampling.greedy(), max_frames=40)
+FRAMES = 40
+REQ = SynthesisRequest(text="Hello world, this is a test.", voice="ryan", language="english",
+                       sampling=GREEDY, max_audio_duration_ms=FRAMES * 80)
 
 
 class Collector:
@@ -71,15 +73,16 @@ def _wait(cond, timeout: float = 30.0) -> None:
 
 def test_worker_reports_its_model_and_streams_what_the_engine_makes(pool, tiny_ckpt):
     info = pool.info
-    assert info.model_type == "custom_voice" and "ryan" in info.speakers and info.slots == SLOTS
-    assert info.sample_rate == 24000 and info.samples_per_frame == 1920 and info.pid != os.getpid()
+    caps = info.capabilities
+    assert caps.model_type == "custom_voice" and "ryan" in caps.speakers and info.slots == SLOTS
+    assert caps.sample_rate == 24000 and caps.samples_per_frame == 1920 and info.pid != os.getpid()
     sink = Collector()
     pool.submit("r1", REQ, sink)
     msgs = sink.until_end()
     assert isinstance(msgs[0], p.Started) and isinstance(msgs[-1], p.Finished)
     frames = [m for m in msgs if isinstance(m, p.Frame)]
     assert [f.index for f in frames] == list(range(len(frames))) == list(range(msgs[-1].frames))
-    engine = Engine.load(str(tiny_ckpt), slots=SLOTS, max_context=256, prefill_chunk=16, prefill_budget=32)
+    engine = load_engine(str(tiny_ckpt), slots=SLOTS, max_context=256, prefill_chunk=16, prefill_budget=32)
     ref = engine.synthesize(REQ)
     np.testing.assert_array_equal(np.stack([f.codes for f in frames]), ref.codes)
     np.testing.assert_array_equal(np.concatenate([f.pcm for f in frames]), ref.pcm)
@@ -87,9 +90,9 @@ def test_worker_reports_its_model_and_streams_what_the_engine_makes(pool, tiny_c
 
 def test_invalid_request_fails_with_the_field(pool):
     sink = Collector()
-    pool.submit("bad", SynthesisRequest(text="Hi", speaker="nobody"), sink)
+    pool.submit("bad", SynthesisRequest(text="Hi", voice="nobody"), sink)
     (msg,) = sink.until_end()
-    assert isinstance(msg, p.Failed) and msg.kind == "invalid" and msg.violations[0][0] == "speaker"
+    assert isinstance(msg, p.Failed) and msg.kind is FailureKind.INVALID and msg.violations[0].field == "voice"
 
 
 def test_no_capacity_beyond_the_slots(pool):
@@ -100,7 +103,7 @@ def test_no_capacity_beyond_the_slots(pool):
         pool.submit("cap-extra", REQ, Collector())
     for i, s in enumerate(sinks):
         pool.cancel(f"cap{i}")
-        assert s.until_end()[-1].reason in ("cancelled", "max_frames", "eos")
+        assert s.until_end()[-1].reason in (FinishReason.CANCELLED, FinishReason.MAX_FRAMES, FinishReason.EOS)
     _wait(lambda: pool.free_slots() == SLOTS)
 
 
@@ -114,7 +117,7 @@ def test_credit_pauses_then_resumes(pool):
     _wait(lambda: (pool.snapshot()[0]["stats"] or p.Stats(0, 0, 0, 0, 0, 0, {})).paused == 1)
     pool.add_credit("credit", 1000)
     msgs = sink.until_end()
-    assert msgs[-1].frames == REQ.max_frames
+    assert msgs[-1].frames == FRAMES
 
 
 def test_cancel_mid_stream_frees_the_slot_within_a_step(pool):
@@ -123,7 +126,7 @@ def test_cancel_mid_stream_frees_the_slot_within_a_step(pool):
     pool.submit("bystander", REQ, other)
     sink.next_frame()
     pool.cancel("victim")
-    assert sink.until_end()[-1].reason == "cancelled"
+    assert sink.until_end()[-1].reason is FinishReason.CANCELLED
     # The worker handles a cancel between steps and reports it at once: every stats message from the next
     # step on shows the slot free.
     steps = pool.snapshot()[0]["stats"].steps
@@ -131,7 +134,7 @@ def test_cancel_mid_stream_frees_the_slot_within_a_step(pool):
     stats = pool.snapshot()[0]["stats"]
     assert stats.running == 1 and stats.free_slots == SLOTS - 1
     rest = other.until_end()
-    assert rest[-1].frames == REQ.max_frames
+    assert rest[-1].frames == FRAMES
 
 
 def _restart_scenario(pool, kill) -> None:
@@ -145,12 +148,12 @@ def _restart_scenario(pool, kill) -> None:
         at, msg = sink.q.get(timeout=30)
         if isinstance(msg, p.Failed):
             break
-    assert msg.kind == "worker_restarted"
+    assert msg.kind is FailureKind.WORKER_RESTARTED
     pool.wait_ready(timeout=180)
     assert pool.snapshot()[0]["restarts"] == restarts + 1
     again = Collector()
     pool.submit("after-restart", REQ, again)
-    assert again.until_end()[-1].frames == REQ.max_frames
+    assert again.until_end()[-1].frames == FRAMES
     return at - killed_at
 
 

@@ -1,0 +1,56 @@
+"""A synthesis request as plain data, in the gRPC API's field names (docs/api.md).
+
+Every front door turns its wire format into this one type; `contract.rules.resolve` checks it against the
+model's capabilities and fills the defaults. The engine receives the resolved request and trusts it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from contract.formats import AudioFormat, Encoding
+
+
+class Priority(enum.IntEnum):
+    """Scheduling class; values equal `qwen3tts.v1.Priority` (0 = unset = interactive)."""
+
+    UNSPECIFIED = 0
+    INTERACTIVE = 1
+    BATCH = 2
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling overrides; None keeps the checkpoint's generation_config.json value.
+
+    temperature, top_k and top_p apply to both stages (codebook 0 and codebooks 1-15), the repetition penalty
+    to codebook 0, as the API documents. `greedy=True` is the official do_sample=False mode of both stages.
+    """
+
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float | None = None
+    greedy: bool | None = None
+
+
+GREEDY = Sampling(greedy=True)
+
+
+@dataclass(frozen=True)
+class SynthesisRequest:
+    text: str
+    voice: str = ""  # a built-in speaker (CustomVoice) or a registered voice (Base); "" for VoiceDesign
+    language: str = "auto"  # "" or "auto": detected automatically
+    instructions: str = ""  # style (CustomVoice 1.7B) or the voice description (VoiceDesign)
+    audio_format: AudioFormat = AudioFormat(Encoding.UNSPECIFIED, 0)
+    chunk_duration_ms: int = 0  # 0 = the server's default
+    seed: int | None = None  # None: the engine draws one and reports it
+    sampling: Sampling = field(default_factory=Sampling)
+    max_audio_duration_ms: int = 0  # 0 = no bound of the client's (the server's limit still applies)
+    priority: Priority = Priority.UNSPECIFIED
+    request_id: str = ""
+    # Text layout, not part of the API: True puts the whole text in the prompt (the official default for
+    # CustomVoice/VoiceDesign), False feeds it one token per frame. None = the official default for the mode.
+    non_streaming: bool | None = None

@@ -1,0 +1,131 @@
+"""The gRPC service `qwen3tts.v1.TextToSpeechService`: thin handlers over the server's plain pieces.
+
+A handler parses its message (server/doors/grpc_messages.py), resolves it against the model's capabilities
+(contract/rules.py), hands it to its `SynthesisCall` or to `Voices`, and writes their results back as messages.
+Every failure leaves as the status of its `ServiceError` (server/doors/grpc_errors.py); every log line of a
+request carries its request id (never its text at info level). No torch here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+
+from contract.rules import InvalidRequest, resolve
+from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
+from server import errors
+from server.admission import Admission
+from server.calls import SynthesisCall, capabilities, count_rejection
+from server.config import ServerConfig
+from server.doors import grpc_messages as m
+from server.doors.grpc_errors import abort
+from server.log import get_logger, request_context, request_id_from_metadata
+from server.metrics import Metrics
+from server.voices import Voices
+from workers.pool import WorkerPool
+
+log = get_logger("server.grpc")
+
+
+class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
+    def __init__(self, cfg: ServerConfig, pool: WorkerPool, admission: Admission, voices: Voices, metrics: Metrics):
+        self.cfg, self.pool, self.admission, self.voices, self.metrics = cfg, pool, admission, voices, metrics
+
+    def _caps(self):
+        return capabilities(self.pool, self.cfg.limits)
+
+    # ------------------------------------------------------------------ Synthesize
+    async def Synthesize(self, request: tts_pb2.SynthesizeRequest, context: grpc.aio.ServicerContext):
+        request_id = request_id_from_metadata(context.invocation_metadata())
+        received = time.monotonic()
+        code = grpc.StatusCode.OK
+        with request_context(request_id, method="Synthesize"):
+            try:
+                caps = self._caps()
+                try:
+                    req = resolve(m.synthesis_request(request, request_id), caps)
+                except InvalidRequest as e:
+                    raise errors.invalid(e.violations) from None
+                call = SynthesisCall(req, caps, self.admission, self.metrics, received)
+                # The one place a generation is stopped early: when the RPC ends for any reason (cancel,
+                # deadline, abort). It also covers a client that goes away while a write is blocked: grpc.aio then
+                # abandons this generator without raising in it, and the paused sequence would keep its slot.
+                context.add_done_callback(lambda _: call.close())
+                await context.send_initial_metadata((("x-request-id", request_id),))
+                log.info("request.received", characters=len(req.text), voice=req.voice,
+                         encoding=req.audio_format.encoding.name, sample_rate=req.audio_format.sample_rate,
+                         chunk_ms=req.chunk_duration_ms, priority=int(req.priority))
+                async for event in call.events():
+                    yield m.response(event)
+            except errors.ServiceError as e:
+                code = grpc.StatusCode[e.status.name]
+                count_rejection(self.metrics, e)
+                log.info("request.failed", code=code.name, reason=e.reason, error=e.message)
+                await abort(context, e)
+            except (asyncio.CancelledError, GeneratorExit):  # GeneratorExit: abandoned, see above
+                remaining = context.time_remaining()
+                reason = "deadline" if remaining is not None and remaining <= 0.01 else "client"
+                # requests_total's code is what the client saw: a passed deadline is DEADLINE_EXCEEDED
+                code = grpc.StatusCode.DEADLINE_EXCEEDED if reason == "deadline" else grpc.StatusCode.CANCELLED
+                self.metrics.requests_cancelled.labels(reason=reason).inc()
+                log.info("request.cancelled", reason=reason)
+                raise
+            except Exception:  # noqa: BLE001 - never UNKNOWN, never a traceback to the client
+                code = grpc.StatusCode.INTERNAL
+                log.exception("request.internal_error")
+                await abort(context, errors.internal())
+            finally:
+                elapsed = time.monotonic() - received
+                self.metrics.requests.labels(method="Synthesize", code=code.name).inc()
+                self.metrics.request_duration.labels(method="Synthesize", code=code.name).observe(elapsed)
+
+    # ------------------------------------------------------------------ unary RPCs
+    async def GetServiceInfo(self, request, context):
+        async def handle():
+            return m.service_info(self._caps())
+
+        return await self._unary("GetServiceInfo", context, handle)
+
+    async def ListVoices(self, request, context):
+        async def handle():
+            voices = await self.voices.list(self._caps(), request.language)
+            return tts_pb2.ListVoicesResponse(voices=[m.voice(v) for v in voices])
+
+        return await self._unary("ListVoices", context, handle)
+
+    async def RegisterVoice(self, request, context):
+        async def handle():
+            audio, problems = m.reference_audio(request)
+            voice = await self.voices.register(
+                self._caps(), request.name, audio, reference_text=request.reference_text,
+                x_vector_only=request.x_vector_only, description=request.description,
+                languages=tuple(request.languages), problems=tuple(problems))
+            return tts_pb2.RegisterVoiceResponse(voice=m.voice(voice))
+
+        return await self._unary("RegisterVoice", context, handle)
+
+    async def DeleteVoice(self, request, context):
+        async def handle():
+            await self.voices.delete(self._caps(), request.name)
+            return tts_pb2.DeleteVoiceResponse()
+
+        return await self._unary("DeleteVoice", context, handle)
+
+    async def _unary(self, method: str, context, handle):
+        request_id = request_id_from_metadata(context.invocation_metadata())
+        code = grpc.StatusCode.OK
+        with request_context(request_id, method=method):
+            try:
+                return await handle()
+            except errors.ServiceError as e:
+                code = grpc.StatusCode[e.status.name]
+                log.info("request.failed", code=code.name, error=e.message)
+                await abort(context, e)
+            except Exception:  # noqa: BLE001
+                code = grpc.StatusCode.INTERNAL
+                log.exception("request.internal_error")
+                await abort(context, errors.internal())
+            finally:
+                self.metrics.requests.labels(method=method, code=code.name).inc()

@@ -1,0 +1,237 @@
+"""The engine: requests in, frames (16 codes + 1920 PCM samples each) out, one step at a time.
+
+    engine = load_engine("path/or/hub-id", slots=4)          # tts/engine/loader.py
+    seq = engine.submit(resolve(SynthesisRequest(text="Hello", voice="ryan"), engine.capabilities))
+    for frame in engine.run([seq]): ...                      # the last one carries `ended`
+
+A step has three beats: the scheduler plans (sequences and slots), the runner turns the plan into tensors and
+runs the model and codec, the scheduler folds the results back (frames, credit, finishes). Requests join at any
+step boundary (continuous batching); `cancel` frees a slot before the next step; a sequence with a consumer
+`credit` pauses when the credit runs out.
+
+The engine trusts requests resolved by `contract.rules.resolve`; it re-checks only what needs the tokenizer
+or the cache (no control tokens in the text, the voice exists, the prompt fits) and reports it in the API's
+field names.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import count
+
+import numpy as np
+
+from contract.capabilities import Capabilities
+from contract.outcome import FinishReason
+from contract.request import SynthesisRequest
+from contract.rules import InvalidRequest, Violation
+from tts.checkpoint.config import ModelConfig
+from tts.codec.decoder import CodecDecoder
+from tts.engine.memory import MIN_FRAMES_PER_TEXT_TOKEN, max_frames_for_text
+from tts.engine.runner import ModelRunner
+from tts.engine.scheduler import Scheduler
+from tts.engine.sequence import Sequence, Status
+from tts.model.qwen3_tts import Qwen3TTSModel
+from tts.model.sampling import resolve_sampling
+from tts.prompt.builder import Prompt, build_prompt
+from tts.prompt.tokenizer import TextTokenizer
+from tts.voices.registry import VoiceRegistry
+from tts.voices.store import VoiceError
+
+# Prefill work per step (docs/architecture.md): whole chunks of 64 prompt tokens, 64 tokens per step while
+# streams decode, up to 512 when none does.
+DEFAULT_PREFILL_CHUNK = 64
+DEFAULT_PREFILL_BUDGET = 64
+DEFAULT_IDLE_PREFILL_BUDGET = 512
+
+
+class RequestError(InvalidRequest):
+    """A resolved request this engine still cannot run (the prompt does not fit, the voice is gone, ...)."""
+
+
+@dataclass(frozen=True)
+class Ended:
+    seq_id: int
+    reason: FinishReason
+    frames: int
+    queue_s: float  # submitted -> admitted into a slot
+    first_frame_s: float | None  # submitted -> first frame
+
+
+@dataclass(frozen=True)
+class Frame:
+    seq_id: int
+    index: int  # frame number within the utterance
+    codes: np.ndarray  # int64 [16]
+    pcm: np.ndarray  # float32 [samples_per_frame]
+    ended: Ended | None = None  # set on a sequence's last frame
+
+
+@dataclass(frozen=True)
+class SynthesisResult:
+    codes: np.ndarray  # int64 [frames, 16]
+    pcm: np.ndarray  # float32 [frames * samples_per_frame]
+    seed: int
+    finish_reason: FinishReason
+    sample_rate: int
+
+
+class Engine:
+    def __init__(self, config: ModelConfig, model: Qwen3TTSModel, codec: CodecDecoder, tokenizer: TextTokenizer,
+                 *, model_name: str, slots: int, max_context: int, prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
+                 prefill_budget: int = DEFAULT_PREFILL_BUDGET, idle_prefill_budget: int = DEFAULT_IDLE_PREFILL_BUDGET,
+                 voices: VoiceRegistry | None = None):
+        self.config, self.model, self.tokenizer = config, model, tokenizer
+        self.capabilities: Capabilities = config.capabilities(model_name)
+        self.voices = voices  # Base checkpoints only
+        self.runner = ModelRunner(model, codec, slots, max_context)
+        self.scheduler = Scheduler(slots, prefill_chunk, prefill_budget, idle_prefill_budget)
+        self._ids = count()
+        self.sequences: dict[int, Sequence] = {}
+        self.steps = 0
+
+    @property
+    def slots(self) -> int:
+        return self.runner.slots
+
+    @property
+    def max_context(self) -> int:
+        return self.runner.max_context
+
+    # ------------------------------------------------------------------ requests
+    def submit(self, req: SynthesisRequest, *, credit: int | None = None) -> Sequence:
+        """Build the prompt and queue a resolved request. Raises RequestError naming the fields."""
+        token = self.tokenizer.contains_special_token(req.text)
+        if token is not None:
+            raise RequestError([Violation("text", f"contains the control token {token!r}")])
+        voice = None
+        if self.config.model_type == "base":
+            try:
+                voice = self.voices.get(req.voice)
+            except VoiceError as e:
+                raise RequestError([Violation("voice", str(e))]) from e
+        elif self.config.model_type == "custom_voice" and req.voice not in self.config.talker.speakers:
+            raise RequestError([Violation("voice", f"{req.voice!r} is not a speaker of this checkpoint")])
+        prompt = build_prompt(self.model, self.tokenizer, req, voice)
+        seq = Sequence(
+            seq_id=next(self._ids),
+            sampling=resolve_sampling(req.sampling, self.config.generation),
+            seed=req.seed if req.seed is not None else secrets.randbits(63),
+            max_frames=self._max_frames(req, prompt),
+            prompt_len=prompt.length,
+            credit=credit,
+        )
+        self.runner.stage(seq, prompt)
+        self.sequences[seq.seq_id] = seq
+        self.scheduler.add(seq)
+        return seq
+
+    def _max_frames(self, req: SynthesisRequest, prompt: Prompt) -> int:
+        prompt_len = prompt.length
+        room = self.max_context - prompt_len
+        text_tokens = max(prompt.text_tokens, 1)
+        needed = MIN_FRAMES_PER_TEXT_TOKEN * text_tokens
+        if needed > room:  # the text itself does not fit, whatever the duration bound says
+            raise RequestError([Violation("text", (
+                f"too long for this engine: its prompt takes {prompt_len} of {self.max_context} context positions, "
+                f"leaving room for {max(room, 0)} audio frames; the text needs about {needed}"))])
+        if req.max_audio_duration_ms:
+            frames = math.ceil(req.max_audio_duration_ms / self.capabilities.frame_ms)
+            if frames > room:
+                raise RequestError([Violation("max_audio_duration_ms", (
+                    f"{frames} frames do not fit: the prompt takes {prompt_len} of this engine's "
+                    f"{self.max_context} context positions"))])
+            return frames
+        return min(self.config.generation.max_new_tokens - 1, room, max_frames_for_text(text_tokens))
+
+    def cancel(self, seq_id: int) -> Ended | None:
+        """Stop a sequence; its slot is free for the next step. Its Ended event (cancelled), or None if it is
+        unknown or has already ended."""
+        seq = self.sequences.get(seq_id)
+        if seq is None or not self.scheduler.finish(seq, FinishReason.CANCELLED):
+            return None
+        return self._retire(seq)
+
+    def add_credit(self, seq_id: int, frames: int) -> None:
+        seq = self.sequences.get(seq_id)
+        if seq is not None:
+            self.scheduler.add_credit(seq, frames)
+
+    @property
+    def has_work(self) -> bool:
+        return self.scheduler.has_work
+
+    def stats(self) -> dict:
+        s = self.scheduler
+        return {
+            "steps": self.steps,
+            "slots": self.slots,
+            "free_slots": len(s.free_slots),
+            "running": len(s.running),
+            "waiting": len(s.waiting),
+            "paused": sum(1 for q in s.running if q.status is Status.DECODING and not q.has_credit),
+            "seconds": dict(self.runner.seconds),
+        }
+
+    # ------------------------------------------------------------------ stepping
+    def step(self) -> list[Frame]:
+        """schedule -> run -> postprocess; returns this step's frames (a sequence's last one says it ended)."""
+        plan = self.scheduler.schedule()
+        out = self.runner.run(plan)
+        if out is None:
+            self.scheduler.postprocess(plan, [])
+            return []
+        self.steps += 1
+        eos_id = self.config.talker.codec_eos_id
+        frames = []
+        for e in self.scheduler.postprocess(plan, [bool(out.next_code0[s.slot] == eos_id) for s in plan.decode]):
+            seq = e.seq
+            frames.append(Frame(seq.seq_id, e.index, out.codes[seq.slot].copy(), out.pcm[seq.slot].copy(),
+                                self._retire(seq) if e.reason is not None else None))
+        return frames
+
+    def _retire(self, seq: Sequence) -> Ended:
+        """Drop an ended sequence's prompt and bookkeeping; its Ended event."""
+        self.runner.release(seq)
+        self.sequences.pop(seq.seq_id, None)
+        rel = lambda t: None if t is None else t - seq.submitted_at  # noqa: E731
+        return Ended(seq.seq_id, seq.finish_reason, seq.frames, rel(seq.admitted_at) or 0.0, rel(seq.first_frame_at))
+
+    # ------------------------------------------------------------------ driving
+    def run(self, seqs: list[Sequence], feed: Callable[[bool], list[Sequence] | None] | None = None
+            ) -> Iterator[Frame]:
+        """The drive loop of in-process callers: step until every one of `seqs` has ended, yielding their frames
+        in order. `feed(idle)`, if given, is called before every step: it submits what has arrived and returns
+        those sequences, or None once nothing more will come; `idle` says that nothing is running (the feed may
+        then wait for its next arrival). Closing the iterator early cancels the sequences still running."""
+        pending = {s.seq_id for s in seqs}
+        try:
+            while pending or feed is not None:
+                if feed is not None:
+                    new = feed(not self.has_work)
+                    if new is None:
+                        feed = None
+                    else:
+                        pending.update(s.seq_id for s in new)
+                for frame in self.step():
+                    if frame.seq_id in pending:
+                        if frame.ended is not None:
+                            pending.discard(frame.seq_id)
+                        yield frame
+        finally:
+            for seq_id in pending:
+                self.cancel(seq_id)
+
+    def synthesize(self, req: SynthesisRequest) -> SynthesisResult:
+        """One resolved request run to the end (offline)."""
+        seq = self.submit(req)
+        frames = list(self.run([seq]))
+        return SynthesisResult(
+            codes=np.stack([f.codes for f in frames]) if frames else np.zeros((0, self.config.talker.num_code_groups),
+                                                                               np.int64),
+            pcm=np.concatenate([f.pcm for f in frames]) if frames else np.zeros(0, np.float32),
+            seed=seq.seed, finish_reason=seq.finish_reason, sample_rate=self.config.codec.sample_rate,
+        )

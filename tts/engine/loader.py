@@ -1,0 +1,80 @@
+"""Engine construction, apart from stepping: load a checkpoint, size the KV cache, build the engine, warm it up.
+
+    engine = load_engine("Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice", slots=4)   # a local dir or a hub id
+    warm_up(engine)                                                           # before serving
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import numpy as np
+import torch
+
+from contract.request import GREEDY, SynthesisRequest
+from tts.checkpoint.loading import (
+    ACOUSTIC_IGNORED,
+    CheckpointLocation,
+    load_config,
+    load_weights,
+    parse_device,
+    parse_dtype,
+    resolve,
+)
+from tts.codec.decoder import CodecDecoder
+from tts.engine.engine import Engine
+from tts.engine.memory import plan_cache
+from tts.model.qwen3_tts import Qwen3TTSModel
+from tts.prompt.tokenizer import TextTokenizer
+from tts.voices.registry import VoiceRegistry
+
+log = logging.getLogger(__name__)
+
+
+def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: str = "float32",
+                codec_dtype: str = "float32", slots: int = 1, max_context: int | None = None,
+                voice_store: str | None = None, model_name: str | None = None, **kwargs) -> Engine:
+    """`model`: a checkpoint directory or hub id (or an already resolved location); `model_name`: how it is
+    reported (capabilities, GetServiceInfo), the spelling the operator used by default. `kwargs` go to Engine."""
+    t0 = time.perf_counter()
+    dev, talker_dtype, codec_dt = parse_device(device), parse_dtype(dtype), parse_dtype(codec_dtype)
+    where = model if isinstance(model, CheckpointLocation) else resolve(model)
+    config = load_config(where.path)
+    with torch.device("meta"):
+        acoustic = Qwen3TTSModel(config)
+    load_weights(acoustic, where.path / "model.safetensors", talker_dtype, dev, ignore=ACOUSTIC_IGNORED)
+    acoustic.eval()
+    codec = CodecDecoder.from_checkpoint(where.path / "speech_tokenizer", config.codec, dtype=codec_dt, device=dev)
+    tokenizer = TextTokenizer.load(where.path, loaded_from_hub=where.loaded_from_hub)
+    voices = None
+    if config.model_type == "base":
+        voices = VoiceRegistry.load(where.path, config, tokenizer, codec, voice_store, talker_dtype, dev)
+    plan = plan_cache(config, talker_dtype, dev, slots, max_context)
+    name = model_name or (model if isinstance(model, str) else str(where.path))
+    engine = Engine(config, acoustic, codec, tokenizer, model_name=name, slots=slots, max_context=plan.max_context,
+                    voices=voices, **kwargs)
+    log.info("loaded %s (%s %s) in %.1fs: %s talker, %s codec, %d slots x %d positions (%.0f MB KV)",
+             where.path, config.model_type, config.model_size, time.perf_counter() - t0, dtype, codec_dtype,
+             slots, plan.max_context, plan.kv_bytes / 1e6)
+    return engine
+
+
+def warm_up(engine: Engine) -> None:
+    """One short utterance through prefill, decode and codec (first-call allocations, compilation)."""
+    caps = engine.capabilities
+    voice = caps.speakers[0] if caps.speakers else ""
+    if engine.voices is not None:  # Base: a throw-away voice from a synthetic tone (also warms the encoders)
+        tone = 0.3 * np.sin(2 * np.pi * 180 * np.arange(36000) / 24000).astype(np.float32)
+        # A valid voice name ("_warmup" is refused by the name rule, so no Base worker could start) that no
+        # stored voice can already have: in memory only, deleted right after.
+        voice = engine.voices.register(f"warmup-{uuid.uuid4().hex}", (tone, 24000), x_vector_only=True,
+                                       persist=False).name
+    try:
+        engine.synthesize(SynthesisRequest(
+            text="Warm-up.", voice=voice, language="auto", sampling=GREEDY, max_audio_duration_ms=2 * caps.frame_ms,
+            instructions="A neutral voice." if caps.model_type == "voice_design" else ""))
+    finally:
+        if engine.voices is not None:
+            engine.voices.delete(voice)

@@ -1,0 +1,150 @@
+"""The model runner: turns scheduled sequences into tensors, runs the model and the codec, returns host data.
+
+It owns every device tensor of the engine: the model with its static caches and slot state, the codec decoder
+with its per-slot streaming state, and each admitted sequence's prompt. The host reads results back once per
+step, after the step's device work (the decode step itself never synchronises).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tts.codec.decoder import CodecDecoder
+from tts.engine.scheduler import Plan
+from tts.engine.sequence import Sequence
+from tts.model.layers import store_linear_weights_transposed
+from tts.model.qwen3_tts import Qwen3TTSModel
+from tts.prompt.builder import Prompt
+
+KV_BUCKET = 64  # attended cache length is rounded up to this, so compiled steps see few distinct shapes
+# From this many slots on, float32 talker weights on CPU are stored transposed (see
+# store_linear_weights_transposed): a batched decode step's GEMMs then run ~1.2x faster, and a row's result
+# is the same bits for any number of rows from 2 to 32 (measured for every weight shape of both model sizes),
+# which is what lets the step cover fewer rows than slots without changing anyone's audio.
+TRANSPOSED_WEIGHTS_MIN_SLOTS = 2
+
+
+@dataclass
+class StepOutput:
+    codes: np.ndarray  # int64 [slots, 16] frame emitted by each slot this step
+    next_code0: np.ndarray  # int64 [slots] codebook 0 of each slot's next frame (EOS = that slot ends)
+    pcm: np.ndarray  # float32 [slots, samples_per_frame]
+
+
+class ModelRunner:
+    def __init__(self, model: Qwen3TTSModel, codec: CodecDecoder, slots: int, max_context: int):
+        self.model, self.codec = model, codec
+        self.slots, self.max_context = slots, max_context
+        self.device = model.talker.codec_head.weight.device
+        if (self.device.type == "cpu" and model.talker.codec_head.weight.dtype == torch.float32
+                and slots >= TRANSPOSED_WEIGHTS_MIN_SLOTS):
+            store_linear_weights_transposed(model.talker)
+        model.allocate(slots, max_context, max_text=max_context)
+        self.codec_state = codec.new_state(slots)
+        self.prompts: dict[int, Prompt] = {}
+        self._decode_step = model.decode_step
+        self._compiled = False
+        self._key_positions = torch.arange(max_context, device=self.device)
+        # Cumulative wall seconds per phase (host-side; on CUDA the read-back at the end of decode() is the sync).
+        self.seconds = {"prefill": 0.0, "decode": 0.0, "codec": 0.0}
+
+    def decode_rows(self, highest_slot: int) -> int:
+        """How many leading slots a decode step covers: the smallest bucket (2, 4, 8, ... capped at `slots`)
+        that holds every occupied slot. On a CPU a step's cost grows with its rows (real 0.6B, float32: 0.57 s
+        at 2 rows, 0.68 s at 8), so one stream on an 8-slot engine should not pay for 8; on a GPU the few buckets are the few CUDA
+        graphs to capture. Never 1 row on a multi-slot engine: a 1-row GEMM takes another kernel (GEMV) whose
+        rounding differs, and a request must give the same bits alone and in company."""
+        rows = min(2, self.slots)
+        while rows <= highest_slot:
+            rows *= 2
+        return min(rows, self.slots)
+
+    def compile(self) -> None:
+        """Compile the batched decode step (whole frame: predictor, talker, sampling) as one graph.
+
+        Shapes are static except the attended cache length, which is marked dynamic: the step compiles at most
+        once per row bucket it meets (2, 4, 8, ...), never once per length; warm the buckets before serving. The first compile
+        of the real 0.6B model takes minutes on 2 CPU cores; inductor's cache makes later starts take seconds."""
+        self._decode_step = torch.compile(self.model.decode_step, fullgraph=True)
+        self._compiled = True
+
+    def run(self, plan: Plan) -> StepOutput | None:
+        """The second beat of a step: the plan's admissions, prefill chunks and decode, as tensors."""
+        for seq in plan.admitted:
+            self.admit(seq)
+        for chunk in plan.prefill:
+            self.prefill(chunk.seq, chunk.start, chunk.length)
+        return self.decode(plan.decode, plan.hold) if plan.decode else None
+
+    def stage(self, seq: Sequence, prompt: Prompt) -> None:
+        """Keep a submitted sequence's prompt until its prefill completes."""
+        self.prompts[seq.seq_id] = prompt
+
+    @torch.inference_mode()
+    def admit(self, seq: Sequence) -> None:
+        """Write a sequence's parameters, seed and text track into its slot and reset the slot's codec."""
+        st, slot, s = self.model.state, seq.slot, seq.sampling
+        prompt = self.prompts[seq.seq_id]
+        st.seed[slot] = seq.seed
+        st.repetition_penalty[slot] = s.repetition_penalty
+        st.talker_sampling.write(slot, s.talker)
+        st.predictor_sampling.write(slot, s.predictor)
+        n = prompt.trailing.shape[0]
+        st.text[slot, :n] = prompt.trailing
+        st.text_len[slot] = n
+        # Until its prompt is in, the slot rides along in decode steps (static shapes); park its throw-away
+        # key/value writes at the last cache position, which is rewritten before it is ever attended.
+        st.position[slot] = self.max_context - 1
+        if prompt.codec_prime is not None:  # an ICL voice: continue from its reference audio
+            self.codec_state.load_slot(slot, prompt.codec_prime)
+        else:
+            self.codec.reset(self.codec_state, torch.tensor([slot], device=self.device))
+
+    def release(self, seq: Sequence) -> None:
+        self.prompts.pop(seq.seq_id, None)
+
+    @torch.inference_mode()
+    def prefill(self, seq: Sequence, start: int, length: int) -> None:
+        t0 = time.perf_counter()
+        prompt = self.prompts[seq.seq_id]
+        hidden = self.model.prefill_chunk(prompt.embeds[start:start + length], seq.slot, start)
+        if start + length == prompt.length:
+            self.model.first_code(hidden[-1], seq.slot, prompt.length)
+            del self.prompts[seq.seq_id]
+        self.seconds["prefill"] += time.perf_counter() - t0
+
+    @torch.inference_mode()
+    def decode(self, seqs: list[Sequence], hold: list[Sequence]) -> StepOutput:
+        """One frame for each of `seqs`; `hold`: other occupied slots (paused or prefilling), whose codec
+        state must not move (the codec steps every slot, see below)."""
+        rows = self.decode_rows(max(s.slot for s in (*seqs, *hold)))
+        active = torch.zeros(rows, dtype=torch.bool)
+        active[[s.slot for s in seqs]] = True
+        longest = max(s.prompt_len + s.frames for s in seqs) + 1
+        kv_len = min(-(-longest // KV_BUCKET) * KV_BUCKET, self.max_context)
+        t0 = time.perf_counter()
+        keys = self._key_positions[:kv_len]
+        if self._compiled:
+            torch._dynamo.mark_dynamic(keys, 0)
+        active_dev = active.to(self.device)
+        codes, nxt = self._decode_step(active_dev, keys)
+        t1 = time.perf_counter()
+        kept = self.codec_state.snapshot() if hold else None
+        # Rows that emit no frame may hold anything (a finished slot's code 0 is EOS, outside the codebook).
+        # The codec always steps every slot: its convolutions are not batch-invariant (a stream's samples
+        # would change in the last bits with the number of rows), and it is the cheaper part of a step.
+        frames = torch.zeros(self.slots, codes.shape[1], dtype=codes.dtype, device=codes.device)
+        frames[:rows] = torch.where(active_dev.unsqueeze(1), codes, 0)
+        pcm = self.codec.step(frames.unsqueeze(1), self.codec_state)
+        if kept is not None:
+            held = torch.zeros(self.slots, dtype=torch.bool)
+            held[[s.slot for s in hold]] = True
+            self.codec_state.restore(kept, held.to(self.device))
+        out = StepOutput(codes.cpu().numpy(), nxt.cpu().numpy(), pcm.float().cpu().numpy())
+        self.seconds["decode"] += t1 - t0
+        self.seconds["codec"] += time.perf_counter() - t1
+        return out

@@ -1,0 +1,133 @@
+"""Iteration-level scheduling over a fixed set of slots (sequences and slot numbers only, no tensors).
+
+Each engine step has three beats: the scheduler plans (`schedule`), the runner turns the plan into tensors and
+runs the model, the scheduler folds the results back (`postprocess`). Planning:
+  1. admit waiting sequences into free slots, first come first served, lowest free slot first;
+  2. hand out prefill work in whole chunks of `prefill_chunk` prompt tokens, at most `prefill_budget` tokens per
+     step while some stream is decoding (always at least one chunk), so a long prompt joining never freezes
+     running streams for more than one budget's worth of talker work; with nothing decoding there is no one
+     to delay, and up to `idle_prefill_budget` tokens go in one step (many requests arriving together all
+     reach their first frame sooner). A prompt's chunk boundaries are fixed multiples of `prefill_chunk`,
+     never a function of what else is prefilling: its numerics are the same alone or under load;
+  3. list the decoding sequences that may emit a frame: those whose consumer has credit left. A sequence
+     without credit is paused; it keeps its slot and resumes exactly where it stopped.
+Folding back: prefill progress, frames and credit, first-frame time, and the end of a sequence (end of speech,
+its frame bound, or a cancel) with its slot freed for the next step.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from contract.outcome import FinishReason
+from tts.engine.sequence import Sequence, Status
+
+
+@dataclass(frozen=True)
+class PrefillChunk:
+    seq: Sequence
+    start: int
+    length: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    admitted: list[Sequence]  # took a slot this step: the runner writes their parameters into it
+    prefill: list[PrefillChunk]
+    decode: list[Sequence]  # emit one frame each
+    hold: list[Sequence]  # other occupied slots (prefilling or paused): their state must not move
+
+
+@dataclass(frozen=True)
+class Emitted:
+    seq: Sequence
+    index: int  # frame number within the utterance
+    reason: FinishReason | None  # set when this frame is the sequence's last
+
+
+class Scheduler:
+    def __init__(self, slots: int, prefill_chunk: int, prefill_budget: int, idle_prefill_budget: int | None = None):
+        if slots < 1 or prefill_chunk < 1 or prefill_budget < 1:
+            raise ValueError("slots, prefill_chunk and prefill_budget must be >= 1")
+        self.slots = slots
+        self.prefill_chunk, self.prefill_budget = prefill_chunk, prefill_budget
+        self.idle_prefill_budget = max(prefill_budget, idle_prefill_budget or prefill_budget)
+        # A min-heap: the lowest free slot is taken first, so occupied slots stay packed at the front and the
+        # decode step can cover only the leading slots (see ModelRunner.decode_rows).
+        self.free_slots: list[int] = list(range(slots))
+        self.waiting: deque[Sequence] = deque()
+        self.running: list[Sequence] = []  # prefilling or decoding, in admission order
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.waiting or self.running)
+
+    def add(self, seq: Sequence) -> None:
+        seq.submitted_at = time.monotonic()
+        self.waiting.append(seq)
+
+    def schedule(self) -> Plan:
+        admitted = []
+        now = time.monotonic()
+        while self.waiting and self.free_slots:
+            seq = self.waiting.popleft()
+            seq.slot, seq.status, seq.admitted_at = heapq.heappop(self.free_slots), Status.PREFILLING, now
+            self.running.append(seq)
+            admitted.append(seq)
+        decode = [s for s in self.running if s.status is Status.DECODING and s.has_credit]
+        prefill = []
+        budget = self.prefill_budget if decode else self.idle_prefill_budget
+        for seq in (s for s in self.running if s.status is Status.PREFILLING):
+            start = seq.prefilled
+            while start < seq.prompt_len:
+                n = min(self.prefill_chunk, seq.prompt_len - start)
+                if prefill and n > budget:
+                    break
+                prefill.append(PrefillChunk(seq, start, n))
+                budget -= n
+                start += n
+            if budget <= 0:
+                break
+        hold = [s for s in self.running if not (s.status is Status.DECODING and s.has_credit)]
+        return Plan(admitted, prefill, decode, hold)
+
+    def postprocess(self, plan: Plan, eos: list[bool]) -> list[Emitted]:
+        """Fold a step's results back: `eos[i]` is True when plan.decode[i]'s next code is end-of-speech."""
+        for chunk in plan.prefill:
+            chunk.seq.prefilled += chunk.length
+            if chunk.seq.prefilled == chunk.seq.prompt_len:
+                chunk.seq.status = Status.DECODING
+        now = time.monotonic()
+        out = []
+        for seq, ended in zip(plan.decode, eos, strict=True):
+            index = seq.frames
+            seq.frames += 1
+            if seq.credit is not None:
+                seq.credit -= 1
+            if seq.first_frame_at is None:
+                seq.first_frame_at = now
+            reason = FinishReason.EOS if ended else FinishReason.MAX_FRAMES if seq.frames >= seq.max_frames else None
+            if reason is not None:
+                self.finish(seq, reason)
+            out.append(Emitted(seq, index, reason))
+        return out
+
+    def add_credit(self, seq: Sequence, frames: int) -> None:
+        if seq.credit is not None:
+            seq.credit += frames
+
+    def finish(self, seq: Sequence, reason: FinishReason) -> bool:
+        """Retire a sequence (waiting or running) and free its slot for the next step; False if it had ended."""
+        if seq.finished:
+            return False
+        if seq.slot is None:
+            self.waiting.remove(seq)
+        else:
+            self.running.remove(seq)
+            heapq.heappush(self.free_slots, seq.slot)
+        seq.status = Status.FINISHED
+        seq.finish_reason = reason
+        return True
