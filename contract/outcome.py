@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 
 class FinishReason(enum.Enum):
     EOS = "eos"  # the talker emitted the end-of-speech code
     MAX_FRAMES = "max_frames"  # the request's duration bound or the runaway guard
     CANCELLED = "cancelled"  # the consumer went away, or the server cut the audio at its limit
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one synthesis ended in the engine (reported by the worker in its Finished message)."""
+
+    reason: FinishReason
+    frames: int
+    queue_s: float  # submitted -> admitted into a slot
+    first_frame_s: float | None  # submitted -> first frame
 
 
 class FailureKind(enum.Enum):

@@ -82,7 +82,7 @@ class SynthesisCall:
                         self.close()
                         out += self.pipeline.finished(FinishReason.CANCELLED, queue_s)
                 case p.Finished():
-                    out = self.pipeline.finished(msg.reason, queue_s)
+                    out = self.pipeline.finished(msg.outcome.reason, queue_s)
             for event in out:
                 if isinstance(event, Audio):
                     now = time.monotonic()

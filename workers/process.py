@@ -85,7 +85,7 @@ class _Loop:
                 for frame in events:
                     self.outbox.send(p.Frame(self.names[frame.seq_id], frame.index, frame.codes, frame.pcm))
                     if frame.ended is not None:
-                        self._finished(frame.ended)
+                        self._finished(frame.seq_id, frame.ended)
             # After every step, and every heartbeat when idle: the parent's view of progress and free slots.
             self._send_stats()
 
@@ -103,9 +103,10 @@ class _Loop:
                 self.submitted[seq.seq_id] = time.monotonic()
                 self.outbox.send(p.Started(msg.request_id, seq.seed, seq.max_frames, seq.prompt_len))
             case p.Cancel():
-                ended = self.engine.cancel(self.seqs[msg.request_id]) if msg.request_id in self.seqs else None
-                if ended is not None:
-                    self._finished(ended)
+                seq_id = self.seqs.get(msg.request_id)
+                outcome = self.engine.cancel(seq_id) if seq_id is not None else None
+                if outcome is not None:
+                    self._finished(seq_id, outcome)
             case p.Credit():
                 if msg.request_id in self.seqs:
                     self.engine.add_credit(self.seqs[msg.request_id], msg.frames)
@@ -142,11 +143,10 @@ class _Loop:
             log.error("voice command %s failed: %s", msg.op.value, traceback.format_exc())
             return p.VoiceResult(msg.request_id, error_kind=FailureKind.INTERNAL, error="the voice operation failed")
 
-    def _finished(self, ev) -> None:
-        name = self.names.pop(ev.seq_id)
+    def _finished(self, seq_id: int, outcome) -> None:
+        name = self.names.pop(seq_id)
         del self.seqs[name]
-        self.outbox.send(p.Finished(name, ev.reason, ev.frames, ev.queue_s, ev.first_frame_s,
-                                    time.monotonic() - self.submitted.pop(ev.seq_id)))
+        self.outbox.send(p.Finished(name, outcome, time.monotonic() - self.submitted.pop(seq_id)))
 
     def _fail_all(self, trace: str) -> None:
         log.error("engine step failed; failing its requests: %s", trace)

@@ -81,7 +81,7 @@ def test_worker_reports_its_model_and_streams_what_the_engine_makes(pool, tiny_c
     msgs = sink.until_end()
     assert isinstance(msgs[0], p.Started) and isinstance(msgs[-1], p.Finished)
     frames = [m for m in msgs if isinstance(m, p.Frame)]
-    assert [f.index for f in frames] == list(range(len(frames))) == list(range(msgs[-1].frames))
+    assert [f.index for f in frames] == list(range(len(frames))) == list(range(msgs[-1].outcome.frames))
     engine = load_engine(str(tiny_ckpt), slots=SLOTS, max_context=256, prefill_chunk=16, prefill_budget=32)
     ref = engine.synthesize(REQ)
     np.testing.assert_array_equal(np.stack([f.codes for f in frames]), ref.codes)
@@ -103,7 +103,7 @@ def test_no_capacity_beyond_the_slots(pool):
         pool.submit("cap-extra", REQ, Collector())
     for i, s in enumerate(sinks):
         pool.cancel(f"cap{i}")
-        assert s.until_end()[-1].reason in (FinishReason.CANCELLED, FinishReason.MAX_FRAMES, FinishReason.EOS)
+        assert s.until_end()[-1].outcome.reason in (FinishReason.CANCELLED, FinishReason.MAX_FRAMES, FinishReason.EOS)
     _wait(lambda: pool.free_slots() == SLOTS)
 
 
@@ -117,7 +117,7 @@ def test_credit_pauses_then_resumes(pool):
     _wait(lambda: (pool.snapshot()[0]["stats"] or p.Stats(0, 0, 0, 0, 0, 0, {})).paused == 1)
     pool.add_credit("credit", 1000)
     msgs = sink.until_end()
-    assert msgs[-1].frames == FRAMES
+    assert msgs[-1].outcome.frames == FRAMES
 
 
 def test_cancel_mid_stream_frees_the_slot_within_a_step(pool):
@@ -126,7 +126,7 @@ def test_cancel_mid_stream_frees_the_slot_within_a_step(pool):
     pool.submit("bystander", REQ, other)
     sink.next_frame()
     pool.cancel("victim")
-    assert sink.until_end()[-1].reason is FinishReason.CANCELLED
+    assert sink.until_end()[-1].outcome.reason is FinishReason.CANCELLED
     # The worker handles a cancel between steps and reports it at once: every stats message from the next
     # step on shows the slot free.
     steps = pool.snapshot()[0]["stats"].steps
@@ -134,7 +134,7 @@ def test_cancel_mid_stream_frees_the_slot_within_a_step(pool):
     stats = pool.snapshot()[0]["stats"]
     assert stats.running == 1 and stats.free_slots == SLOTS - 1
     rest = other.until_end()
-    assert rest[-1].frames == FRAMES
+    assert rest[-1].outcome.frames == FRAMES
 
 
 def _restart_scenario(pool, kill) -> None:
@@ -153,7 +153,7 @@ def _restart_scenario(pool, kill) -> None:
     assert pool.snapshot()[0]["restarts"] == restarts + 1
     again = Collector()
     pool.submit("after-restart", REQ, again)
-    assert again.until_end()[-1].frames == FRAMES
+    assert again.until_end()[-1].outcome.frames == FRAMES
     return at - killed_at
 
 

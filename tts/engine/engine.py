@@ -25,7 +25,7 @@ from itertools import count
 import numpy as np
 
 from contract.capabilities import Capabilities
-from contract.outcome import FinishReason
+from contract.outcome import FinishReason, Outcome
 from contract.request import SynthesisRequest
 from contract.rules import InvalidRequest, Violation
 from tts.checkpoint.config import ModelConfig
@@ -53,21 +53,12 @@ class RequestError(InvalidRequest):
 
 
 @dataclass(frozen=True)
-class Ended:
-    seq_id: int
-    reason: FinishReason
-    frames: int
-    queue_s: float  # submitted -> admitted into a slot
-    first_frame_s: float | None  # submitted -> first frame
-
-
-@dataclass(frozen=True)
 class Frame:
     seq_id: int
     index: int  # frame number within the utterance
     codes: np.ndarray  # int64 [16]
     pcm: np.ndarray  # float32 [samples_per_frame]
-    ended: Ended | None = None  # set on a sequence's last frame
+    ended: Outcome | None = None  # set on a sequence's last frame
 
 
 @dataclass(frozen=True)
@@ -147,8 +138,8 @@ class Engine:
             return frames
         return min(self.config.generation.max_new_tokens - 1, room, max_frames_for_text(text_tokens))
 
-    def cancel(self, seq_id: int) -> Ended | None:
-        """Stop a sequence; its slot is free for the next step. Its Ended event (cancelled), or None if it is
+    def cancel(self, seq_id: int) -> Outcome | None:
+        """Stop a sequence; its slot is free for the next step. Its outcome (cancelled), or None if it is
         unknown or has already ended."""
         seq = self.sequences.get(seq_id)
         if seq is None or not self.scheduler.finish(seq, FinishReason.CANCELLED):
@@ -193,12 +184,12 @@ class Engine:
                                 self._retire(seq) if e.reason is not None else None))
         return frames
 
-    def _retire(self, seq: Sequence) -> Ended:
-        """Drop an ended sequence's prompt and bookkeeping; its Ended event."""
+    def _retire(self, seq: Sequence) -> Outcome:
+        """Drop an ended sequence's prompt and bookkeeping; its outcome."""
         self.runner.release(seq)
         self.sequences.pop(seq.seq_id, None)
         rel = lambda t: None if t is None else t - seq.submitted_at  # noqa: E731
-        return Ended(seq.seq_id, seq.finish_reason, seq.frames, rel(seq.admitted_at) or 0.0, rel(seq.first_frame_at))
+        return Outcome(seq.finish_reason, seq.frames, rel(seq.admitted_at) or 0.0, rel(seq.first_frame_at))
 
     # ------------------------------------------------------------------ driving
     def run(self, seqs: list[Sequence], feed: Callable[[bool], list[Sequence] | None] | None = None
