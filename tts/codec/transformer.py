@@ -1,4 +1,5 @@
-"""The codec's pre-transformer with a per-slot sliding-window KV cache.
+"""The codec's pre-transformer (the decoder layer of tts/model/layers.py, with layer scales) and its per-slot
+sliding-window KV cache.
 
 Every layer attends to keys in (q - window, q] (window 72 including the query itself), so a stream only ever
 needs the rotated keys and values of its last window-1 frames per layer. The cache is a fixed
@@ -18,18 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from tts.checkpoint.config import DecoderDims
-from tts.model.layers import MLP, RMSNorm, apply_rope, inv_frequencies, rope_angles
+from tts.model.layers import DecoderLayer, RMSNorm, apply_rope, inv_frequencies, rope_angles
 
 Shape = tuple[int, ...]
-
-
-class LayerScale(nn.Module):
-    def __init__(self, dim: int):
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(dim))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale * x
 
 
 class Attention(nn.Module):
@@ -58,22 +50,6 @@ class Attention(nn.Module):
         return self.o_proj(out.transpose(1, 2).reshape(b, t, self.heads * self.head_dim))
 
 
-class TransformerLayer(nn.Module):
-    def __init__(self, dims: DecoderDims):
-        super().__init__()
-        self.self_attn = Attention(dims)
-        self.mlp = MLP(dims.hidden_size, dims.intermediate_size)
-        self.input_layernorm = RMSNorm(dims.hidden_size, dims.rms_norm_eps)
-        self.post_attention_layernorm = RMSNorm(dims.hidden_size, dims.rms_norm_eps)
-        self.self_attn_layer_scale = LayerScale(dims.hidden_size)
-        self.mlp_layer_scale = LayerScale(dims.hidden_size)
-
-    def forward(self, x, cos, sin, mask, k_cache, v_cache):
-        h = self.self_attn(self.input_layernorm(x), cos, sin, mask, k_cache, v_cache)
-        x = x + self.self_attn_layer_scale(h)
-        return x + self.mlp_layer_scale(self.mlp(self.post_attention_layernorm(x)))
-
-
 class PreTransformer(nn.Module):
     """`decoder.pre_transformer`: input_proj -> layers -> norm -> output_proj, on channels-last [B, T, latent]."""
 
@@ -81,7 +57,8 @@ class PreTransformer(nn.Module):
         super().__init__()
         self.dims, self.window = dims, window
         self.input_proj = nn.Linear(latent_dim, dims.hidden_size)
-        self.layers = nn.ModuleList(TransformerLayer(dims) for _ in range(dims.num_layers))
+        self.layers = nn.ModuleList(DecoderLayer(dims, Attention(dims), layer_scale=True)
+                                    for _ in range(dims.num_layers))
         self.norm = RMSNorm(dims.hidden_size, dims.rms_norm_eps)
         self.output_proj = nn.Linear(dims.hidden_size, latent_dim)
 

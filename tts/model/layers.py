@@ -122,17 +122,32 @@ class MLP(nn.Module):
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
-class DecoderLayer(nn.Module):
-    def __init__(self, dims: DecoderDims):
+class LayerScale(nn.Module):
+    def __init__(self, dim: int):
         super().__init__()
-        self.self_attn = Attention(dims)
+        self.scale = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x
+
+
+class DecoderLayer(nn.Module):
+    """Pre-norm residual block: x + attn(norm(x)), then x + mlp(norm(x)). The talker and code predictor use it
+    with the static-cache `Attention`; the codec's pre-transformer with its own sliding-window attention and
+    per-channel layer scales on both branches. `attn_args` are whatever the attention module takes."""
+
+    def __init__(self, dims: DecoderDims, attention: nn.Module | None = None, layer_scale: bool = False):
+        super().__init__()
+        self.self_attn = attention if attention is not None else Attention(dims)
         self.mlp = MLP(dims.hidden_size, dims.intermediate_size)
         self.input_layernorm = RMSNorm(dims.hidden_size, dims.rms_norm_eps)
         self.post_attention_layernorm = RMSNorm(dims.hidden_size, dims.rms_norm_eps)
+        self.self_attn_layer_scale = LayerScale(dims.hidden_size) if layer_scale else nn.Identity()
+        self.mlp_layer_scale = LayerScale(dims.hidden_size) if layer_scale else nn.Identity()
 
-    def forward(self, x, cos, sin, cache, rows, write_pos, mask):
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, cache, rows, write_pos, mask)
-        return x + self.mlp(self.post_attention_layernorm(x))
+    def forward(self, x: torch.Tensor, *attn_args) -> torch.Tensor:
+        x = x + self.self_attn_layer_scale(self.self_attn(self.input_layernorm(x), *attn_args))
+        return x + self.mlp_layer_scale(self.mlp(self.post_attention_layernorm(x)))
 
 
 class DecoderStack(nn.Module):
