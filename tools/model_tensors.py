@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from tools import init_rules as ir
 from tools.checkpoint_config import CODEBOOK_SIZE, CODEC_VOCAB_SIZE, NUM_CODE_GROUPS, TEXT_VOCAB_SIZE
-from tools.presets import DecoderStack, Preset
+from tools.presets import Preset
 from tools.speaker_encoder_tensors import speaker_encoder_tensors
 from tools.tensor_spec import TensorSpec, fan_in_std, torch_default
+from tts.checkpoint.config import DecoderDims
 
 
 def _linear(name: str, out_features: int, in_features: int, bias: bool = False) -> list[TensorSpec]:
@@ -26,7 +27,7 @@ def _norm(name: str, size: int) -> TensorSpec:
     return TensorSpec(f"{name}.weight", (size,), ir.NORM_WEIGHT)
 
 
-def decoder_layers(prefix: str, s: DecoderStack) -> list[TensorSpec]:
+def decoder_layers(prefix: str, s: DecoderDims) -> list[TensorSpec]:
     """Qwen3 decoder layers (GQA attention with per-head q/k RMSNorm, SwiGLU MLP), no biases."""
     q_width, kv_width = s.num_heads * s.head_dim, s.num_kv_heads * s.head_dim
     specs: list[TensorSpec] = []

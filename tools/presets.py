@@ -12,18 +12,14 @@ Base presets (voice cloning) carry a speaker encoder (ECAPA-TDNN); its x-vector 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
+from tts.checkpoint.config import DecoderDims
 
-@dataclass(frozen=True)
-class DecoderStack:
-    """A Qwen3-style decoder stack (talker, code predictor, codec pre-transformer)."""
-
-    hidden_size: int
-    intermediate_size: int
-    num_layers: int
-    num_heads: int
-    num_kv_heads: int
-    head_dim: int
+# A Qwen3-style decoder stack is the loader's own DecoderDims. The talker and code predictor of the released
+# checkpoints use eps 1e-6 and RoPE theta 1e6, the codec pre-transformer 1e-5 and 1e4.
+LmStack = partial(DecoderDims, rms_norm_eps=1e-06, rope_theta=1000000.0)
+CodecStack = partial(DecoderDims, rms_norm_eps=1e-05, rope_theta=10000.0)
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ class CodecDims:
     codebook_dim: int  # the per-codebook vector is codebook_dim // 2
     latent_dim: int
     decoder_dim: int  # halves through the four decoder blocks, so it must divide by 16
-    transformer: DecoderStack
+    transformer: DecoderDims
     encoder: MimiEncoderDims
 
 
@@ -79,10 +75,10 @@ class Preset:
     name: str
     model_type: str  # custom_voice | voice_design | base
     model_size: str  # "0b6" | "1b7"; the official code drops `instruct` when this is a substring of "0b6"
-    talker: DecoderStack
+    talker: DecoderDims
     mrope_section: tuple[int, int, int]  # must sum to talker head_dim / 2
     text_hidden_size: int
-    code_predictor: DecoderStack
+    code_predictor: DecoderDims
     codec: CodecDims
     summary: str
     speaker_encoder: SpeakerEncoderDims | None = None  # Base models only
@@ -106,30 +102,30 @@ _TINY_CODEC = CodecDims(
     codebook_dim=64,
     latent_dim=64,
     decoder_dim=96,
-    transformer=DecoderStack(hidden_size=32, intermediate_size=64, num_layers=2, num_heads=4, num_kv_heads=4,
+    transformer=CodecStack(hidden_size=32, intermediate_size=64, num_layers=2, num_heads=4, num_kv_heads=4,
                              head_dim=16),
     encoder=MimiEncoderDims(hidden_size=32, num_filters=4, num_layers=2, num_heads=2, head_dim=16,
                             intermediate_size=64, codebook_dim=16),
 )
-_TINY_CODE_PREDICTOR = DecoderStack(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4,
+_TINY_CODE_PREDICTOR = LmStack(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4,
                                     num_kv_heads=2, head_dim=32)
-_TINY_TALKER_0B6 = DecoderStack(hidden_size=64, intermediate_size=128, num_layers=3, num_heads=4,
+_TINY_TALKER_0B6 = LmStack(hidden_size=64, intermediate_size=128, num_layers=3, num_heads=4,
                                 num_kv_heads=2, head_dim=32)
-_TINY_TALKER_1B7 = DecoderStack(hidden_size=96, intermediate_size=192, num_layers=3, num_heads=4,
+_TINY_TALKER_1B7 = LmStack(hidden_size=96, intermediate_size=192, num_layers=3, num_heads=4,
                                 num_kv_heads=2, head_dim=32)
 _TINY_MROPE = (6, 5, 5)  # the real [24, 20, 20] scaled to head_dim 32
 _TINY_SPEAKER_ENCODER = SpeakerEncoderDims(channels=32, attention_channels=16, se_channels=16)
 
-_REAL_TALKER_0B6 = DecoderStack(hidden_size=1024, intermediate_size=3072, num_layers=28, num_heads=16,
+_REAL_TALKER_0B6 = LmStack(hidden_size=1024, intermediate_size=3072, num_layers=28, num_heads=16,
                                 num_kv_heads=8, head_dim=128)
-_REAL_CODE_PREDICTOR = DecoderStack(hidden_size=1024, intermediate_size=3072, num_layers=5, num_heads=16,
+_REAL_CODE_PREDICTOR = LmStack(hidden_size=1024, intermediate_size=3072, num_layers=5, num_heads=16,
                                     num_kv_heads=8, head_dim=128)
 
 _REAL_CODEC = CodecDims(
     codebook_dim=512,
     latent_dim=1024,
     decoder_dim=1536,
-    transformer=DecoderStack(hidden_size=512, intermediate_size=1024, num_layers=8, num_heads=16,
+    transformer=CodecStack(hidden_size=512, intermediate_size=1024, num_layers=8, num_heads=16,
                              num_kv_heads=16, head_dim=64),
     encoder=MimiEncoderDims(hidden_size=512, num_filters=64, num_layers=8, num_heads=8, head_dim=64,
                             intermediate_size=2048, codebook_dim=256),
