@@ -26,14 +26,21 @@ def test_encoding_numbers_match_the_proto() -> None:
 
 def test_table() -> None:
     assert [s.encoding for s in supported_formats()] == [Encoding.PCM_S16LE, Encoding.PCM_F32LE, Encoding.MULAW,
-                                                        Encoding.ALAW, Encoding.OGG_OPUS]
+                                                        Encoding.ALAW, Encoding.OGG_OPUS, Encoding.MP3,
+                                                        Encoding.FLAC, Encoding.AAC, Encoding.WAV]
     assert SPECS[Encoding.PCM_S16LE].sample_rates == (8000, 16000, 22050, 24000, 44100, 48000)
     assert SPECS[Encoding.MULAW].sample_rates == SPECS[Encoding.ALAW].sample_rates == (8000, 16000)
     assert SPECS[Encoding.OGG_OPUS].sample_rates == (8000, 12000, 16000, 24000, 48000)
+    mpeg = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+    assert SPECS[Encoding.MP3].sample_rates == SPECS[Encoding.AAC].sample_rates == mpeg
+    pcm = SPECS[Encoding.PCM_S16LE].sample_rates
+    assert SPECS[Encoding.FLAC].sample_rates == SPECS[Encoding.WAV].sample_rates == pcm
+    for enc in (Encoding.MP3, Encoding.FLAC, Encoding.AAC, Encoding.WAV):
+        assert SPECS[enc].bytes_per_sample is None and SPECS[enc].default_sample_rate == 24000
     for spec in supported_formats():
         assert list(spec.sample_rates) == sorted(spec.sample_rates)
         assert spec.default_sample_rate in spec.sample_rates
-    assert ALL_SAMPLE_RATES == (8000, 12000, 16000, 22050, 24000, 44100, 48000)
+    assert ALL_SAMPLE_RATES == (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 
 def test_resolve_defaults() -> None:
@@ -42,6 +49,9 @@ def test_resolve_defaults() -> None:
     assert resolve_format(Encoding.MULAW, 0) == OutputFormat(Encoding.MULAW, 8000)
     assert resolve_format(Encoding.ALAW, 0) == OutputFormat(Encoding.ALAW, 8000)
     assert resolve_format(Encoding.OGG_OPUS, 0) == OutputFormat(Encoding.OGG_OPUS, 24000)
+    for enc in (Encoding.MP3, Encoding.FLAC, Encoding.AAC, Encoding.WAV):
+        assert resolve_format(enc, 0) == OutputFormat(enc, 24000)
+    assert resolve_format(Encoding.MP3, 11025) == OutputFormat(Encoding.MP3, 11025)
     assert resolve_format(Encoding.PCM_F32LE, 44100) == OutputFormat(Encoding.PCM_F32LE, 44100)
     assert not resolve_format(Encoding.PCM_F32LE, 24000).resampled
     assert resolve_format(Encoding.OGG_OPUS, 48000).resampled
@@ -53,7 +63,9 @@ def test_resolve_defaults() -> None:
     (Encoding.PCM_S16LE, 12000, "audio_format.sample_rate_hertz"),
     (Encoding.PCM_S16LE, -1, "audio_format.sample_rate_hertz"),
     (0, 11025, "audio_format.sample_rate_hertz"),
-    (6, 0, "audio_format.encoding"),
+    (Encoding.FLAC, 32000, "audio_format.sample_rate_hertz"),
+    (Encoding.MP3, 96000, "audio_format.sample_rate_hertz"),
+    (10, 0, "audio_format.encoding"),
     (-3, 0, "audio_format.encoding"),
 ])
 def test_resolve_rejects(encoding: int, rate: int, field: str) -> None:
