@@ -24,6 +24,10 @@ class Encoding(enum.IntEnum):
     MULAW = 3
     ALAW = 4
     OGG_OPUS = 5
+    MP3 = 6
+    FLAC = 7
+    AAC = 8
+    WAV = 9
 
 
 @dataclass(frozen=True)
@@ -31,21 +35,29 @@ class EncodingSpec:
     encoding: Encoding
     sample_rates: tuple[int, ...]  # ascending
     default_sample_rate: int
-    bytes_per_sample: int | None  # None: compressed (variable size)
+    bytes_per_sample: int | None  # None: compressed or a container (bytes per chunk vary)
 
 
-_PCM_RATES = (8_000, 16_000, 22_050, 24_000, 44_100, 48_000)
+PCM_RATES = (8_000, 16_000, 22_050, 24_000, 44_100, 48_000)
 # G.711 is a telephony codec defined at 8 kHz; 16 kHz ("wideband" mu-law/A-law) is accepted for VoIP stacks.
 _G711_RATES = (8_000, 16_000)
 # libopus encodes only at these rates (RFC 6716); libsndfile refuses others.
 _OPUS_RATES = (8_000, 12_000, 16_000, 24_000, 48_000)
+# MPEG-1/2/2.5 Layer III rates, also AAC's sampling-frequency table up to 48 kHz (LAME and ffmpeg's aac
+# encoder take exactly these); the model's 24 kHz is native to both.
+MPEG_RATES = (8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
 
 SPECS: dict[Encoding, EncodingSpec] = {
-    Encoding.PCM_S16LE: EncodingSpec(Encoding.PCM_S16LE, _PCM_RATES, NATIVE_SAMPLE_RATE, 2),
-    Encoding.PCM_F32LE: EncodingSpec(Encoding.PCM_F32LE, _PCM_RATES, NATIVE_SAMPLE_RATE, 4),
+    Encoding.PCM_S16LE: EncodingSpec(Encoding.PCM_S16LE, PCM_RATES, NATIVE_SAMPLE_RATE, 2),
+    Encoding.PCM_F32LE: EncodingSpec(Encoding.PCM_F32LE, PCM_RATES, NATIVE_SAMPLE_RATE, 4),
     Encoding.MULAW: EncodingSpec(Encoding.MULAW, _G711_RATES, 8_000, 1),
     Encoding.ALAW: EncodingSpec(Encoding.ALAW, _G711_RATES, 8_000, 1),
     Encoding.OGG_OPUS: EncodingSpec(Encoding.OGG_OPUS, _OPUS_RATES, NATIVE_SAMPLE_RATE, None),
+    Encoding.MP3: EncodingSpec(Encoding.MP3, MPEG_RATES, NATIVE_SAMPLE_RATE, None),
+    # FLAC and WAV carry PCM_S16LE's samples (lossless), so they offer PCM's rates.
+    Encoding.FLAC: EncodingSpec(Encoding.FLAC, PCM_RATES, NATIVE_SAMPLE_RATE, None),
+    Encoding.AAC: EncodingSpec(Encoding.AAC, MPEG_RATES, NATIVE_SAMPLE_RATE, None),
+    Encoding.WAV: EncodingSpec(Encoding.WAV, PCM_RATES, NATIVE_SAMPLE_RATE, None),
 }
 
 # Every sample rate some encoding accepts, ascending.

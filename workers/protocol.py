@@ -13,11 +13,11 @@ Parent -> worker                                Worker -> parent
 
 Voice commands (register / delete / list, Base checkpoints) run between engine steps and are answered with one
 VoiceResult. Ordering: for one request the worker sends Started, then Frames in index order, then exactly one Finished or
-Failed. A request the parent cancels ends with Finished(CANCELLED) unless it already ended. Credit is
+Failed. A request the parent cancels ends with a Finished whose outcome is CANCELLED unless it already ended. Credit is
 flow control: a request submitted with a credit emits at most that many frames until the parent adds more; it
 is paused, keeping its slot, at zero. Every message from a worker counts as progress for the parent's watchdog.
 
-Every field is plain data or an enum (contract/outcome.py: FinishReason, FailureKind; VoiceOp here): nothing
+Every field is plain data or an enum (contract/outcome.py: Outcome, FinishReason, FailureKind; VoiceOp here): nothing
 is compared as a string. This module must not import torch: the server process uses it and never loads torch.
 """
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from contract.capabilities import Capabilities
-from contract.outcome import FailureKind, FinishReason
+from contract.outcome import FailureKind, Outcome
 from contract.request import SynthesisRequest
 from contract.rules import Violation
 
@@ -131,11 +131,8 @@ class Frame:
 @dataclass(frozen=True)
 class Finished:
     request_id: str
-    reason: FinishReason
-    frames: int
-    queue_s: float  # submitted -> admitted into a slot
-    first_frame_s: float | None  # submitted -> first frame
-    total_s: float
+    outcome: Outcome
+    total_s: float  # Submit received -> this message
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@
 - pcm.py         PCM_S16LE / PCM_F32LE
 - g711.py        MULAW / ALAW (libsndfile)
 - opus.py        OGG_OPUS, one Ogg page per chunk (libsndfile + libopus)
+- avmux.py       MP3, AAC (ADTS), FLAC, WAV as streams (ffmpeg's encoders and muxers via PyAV)
+- tempo.py       TimeStretch: pitch-preserving speed change (ffmpeg's atempo via PyAV)
 - sink.py        the in-memory file libsndfile writes into
 - stream.py      AudioStream: frames in, encoded chunks out (the pipeline a request uses)
 """

@@ -4,14 +4,25 @@
     for frame in frames:                    # any lengths, e.g. 1920-sample codec frames
         for chunk in stream.push(frame):    # chunks complete now; may be []
             send(chunk)
-    for chunk in stream.finish():           # the tail (resampler flush, last short chunk, Ogg EOS page)
+    for chunk in stream.finish():           # the tail (resampler flush, last short chunk, encoder flush)
         send(chunk)
 
 Raw encodings: resample -> Packetizer (exact chunk boundaries, see packetizer.py) -> encoder; one chunk per
 packetizer chunk. OGG_OPUS: resample -> Opus encoder (page latency = chunk_ms) -> one chunk per Ogg audio page,
-the first also carrying the header pages (see opus.py). In both cases sequence numbers run 0, 1, 2, ... without
-gaps, `start_sample` is the previous chunk's start_sample + num_samples, and the chunks' num_samples add up to
-the total output samples.
+the first also carrying the header pages (see opus.py).
+
+MP3, AAC, FLAC, WAV (ffmpeg through PyAV, see avmux.py): resample -> Packetizer -> encoder; one chunk per
+packetizer chunk whose input completes some audio, holding the whole codec frames the muxer wrote for it (the
+first chunk also carries the file header). `start_sample`/`num_samples` are the input audio those frames
+complete (frame end in the input timeline, the codec's priming excluded), so a chunk's duration (but the
+first's and the last's) is a whole number of codec frames near chunk_ms: MP3 576 (<= 24 kHz) or 1152 samples
+per frame, AAC 1024 samples, both running ~2000-2300 samples behind the input (their encoder delay); FLAC
+blocks of chunk_ms (capped at 4608 samples) and WAV exactly the packetizer's chunks. A packetizer chunk that
+completes nothing sends no chunk; its bytes go out with the next one. `finish` sends what the encoder still
+holds (its flush) as one last chunk.
+
+In every case sequence numbers run 0, 1, 2, ... without gaps, `start_sample` is the previous chunk's
+start_sample + num_samples, and the chunks' num_samples add up to the total output samples.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from contract.formats import NATIVE_SAMPLE_RATE, AudioFormat, Encoding
+from server.audio.avmux import AAC, FLAC, MP3, WAV, AvEncoder, EncodedPacket
 from server.audio.g711 import G711Encoder
 from server.audio.opus import OggOpusEncoder
 from server.audio.packetizer import Packetizer
@@ -58,6 +70,9 @@ def _raw_encoder(fmt: AudioFormat):
     raise ValueError(f"no raw encoder for {fmt.encoding!r}")
 
 
+_AV_FORMATS = {Encoding.MP3: MP3, Encoding.AAC: AAC, Encoding.FLAC: FLAC, Encoding.WAV: WAV}
+
+
 class AudioStream:
     def __init__(self, fmt: AudioFormat, chunk_ms: int, input_rate: int = NATIVE_SAMPLE_RATE) -> None:
         if fmt.encoding is Encoding.UNSPECIFIED:
@@ -67,7 +82,10 @@ class AudioStream:
         self._resampler = StreamResampler(fmt.sample_rate, in_rate=input_rate)
         self._opus = OggOpusEncoder(fmt.sample_rate, page_ms=chunk_ms) if fmt.encoding is Encoding.OGG_OPUS else None
         self._packetizer = None if self._opus else Packetizer(fmt.sample_rate, chunk_ms)
-        self._encoder = None if self._opus else _raw_encoder(fmt)
+        av_format = _AV_FORMATS.get(fmt.encoding)
+        self._av = (AvEncoder(av_format, fmt.sample_rate, block_samples=chunk_ms * fmt.sample_rate // 1000)
+                    if av_format else None)
+        self._encoder = None if self._opus or self._av else _raw_encoder(fmt)
         self._next_seq = 0
         self.samples_out = 0  # samples accounted for by the chunks returned so far
         self._finished = False
@@ -97,16 +115,26 @@ class AudioStream:
             if last:
                 pages += self._opus.finish()
             return [self._emit(p.data, p.start_sample, p.num_samples) for p in pages]
-        assert self._packetizer is not None and self._encoder is not None
+        assert self._packetizer is not None
         chunks = self._packetizer.push(pcm)
         if last:
             chunks += self._packetizer.flush()
+        if self._av is not None:
+            groups = [self._av.encode(c.samples) for c in chunks]
+            if last:
+                groups.append(self._av.finish())
+            return [self._emit_packets(g) for g in groups if g]
+        assert self._encoder is not None
         out = [self._emit(self._encoder.encode(c.samples), c.start_sample, c.num_samples) for c in chunks]
         if last:
             tail = self._encoder.finish()
             if tail:  # no raw encoder has a trailer today; keep the bytes if one ever does
                 out.append(self._emit(tail, self.samples_out, 0))
         return out
+
+    def _emit_packets(self, packets: list[EncodedPacket]) -> EncodedChunk:
+        return self._emit(b"".join(p.data for p in packets), packets[0].start_sample,
+                          sum(p.num_samples for p in packets))
 
     def _emit(self, data: bytes, start: int, n: int) -> EncodedChunk:
         if start != self.samples_out:

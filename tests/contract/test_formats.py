@@ -39,6 +39,9 @@ def test_resolve_defaults() -> None:
     assert resolve_format(Encoding.MULAW, 0) == AudioFormat(Encoding.MULAW, 8000)
     assert resolve_format(Encoding.ALAW, 0) == AudioFormat(Encoding.ALAW, 8000)
     assert resolve_format(Encoding.OGG_OPUS, 0) == AudioFormat(Encoding.OGG_OPUS, 24000)
+    for enc in (Encoding.MP3, Encoding.FLAC, Encoding.AAC, Encoding.WAV):
+        assert resolve_format(enc, 0) == AudioFormat(enc, 24000)
+    assert resolve_format(Encoding.MP3, 11025) == AudioFormat(Encoding.MP3, 11025)
     assert resolve_format(Encoding.PCM_F32LE, 44100) == AudioFormat(Encoding.PCM_F32LE, 44100)
     assert not resolve_format(Encoding.PCM_F32LE, 24000).resampled
     assert resolve_format(Encoding.OGG_OPUS, 48000).resampled
@@ -50,7 +53,9 @@ def test_resolve_defaults() -> None:
     (Encoding.PCM_S16LE, 12000, "audio_format.sample_rate_hertz"),
     (Encoding.PCM_S16LE, -1, "audio_format.sample_rate_hertz"),
     (0, 11025, "audio_format.sample_rate_hertz"),
-    (6, 0, "audio_format.encoding"),
+    (Encoding.FLAC, 32000, "audio_format.sample_rate_hertz"),
+    (Encoding.MP3, 96000, "audio_format.sample_rate_hertz"),
+    (10, 0, "audio_format.encoding"),
     (-3, 0, "audio_format.encoding"),
 ])
 def test_resolve_rejects(encoding: int, rate: int, field: str) -> None:

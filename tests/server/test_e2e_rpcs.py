@@ -29,12 +29,17 @@ def test_get_service_info_describes_model_limits_and_formats(cv_server, cv_stub)
     assert info.supports_voice_cloning is False
     formats = {f.encoding: (list(f.sample_rates_hertz), f.default_sample_rate_hertz) for f in info.audio_formats}
     pcm = [8000, 16000, 22050, 24000, 44100, 48000]
+    mpeg = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]
     assert formats == {
         tts_pb2.AUDIO_ENCODING_PCM_S16LE: (pcm, 24000),
         tts_pb2.AUDIO_ENCODING_PCM_F32LE: (pcm, 24000),
         tts_pb2.AUDIO_ENCODING_MULAW: ([8000, 16000], 8000),
         tts_pb2.AUDIO_ENCODING_ALAW: ([8000, 16000], 8000),
         tts_pb2.AUDIO_ENCODING_OGG_OPUS: ([8000, 12000, 16000, 24000, 48000], 24000),
+        tts_pb2.AUDIO_ENCODING_MP3: (mpeg, 24000),
+        tts_pb2.AUDIO_ENCODING_FLAC: (pcm, 24000),
+        tts_pb2.AUDIO_ENCODING_AAC: (mpeg, 24000),
+        tts_pb2.AUDIO_ENCODING_WAV: (pcm, 24000),
     }
 
 

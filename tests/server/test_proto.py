@@ -48,7 +48,9 @@ def test_synthesize_request_contract() -> None:
     assert list(_fields(tts_pb2.AudioFormat)) == ["encoding", "sample_rate_hertz"]
     assert [v.name for v in tts_pb2.AudioEncoding.DESCRIPTOR.values] == [
         "AUDIO_ENCODING_UNSPECIFIED", "AUDIO_ENCODING_PCM_S16LE", "AUDIO_ENCODING_PCM_F32LE",
-        "AUDIO_ENCODING_MULAW", "AUDIO_ENCODING_ALAW", "AUDIO_ENCODING_OGG_OPUS"]
+        "AUDIO_ENCODING_MULAW", "AUDIO_ENCODING_ALAW", "AUDIO_ENCODING_OGG_OPUS", "AUDIO_ENCODING_MP3",
+        "AUDIO_ENCODING_FLAC", "AUDIO_ENCODING_AAC", "AUDIO_ENCODING_WAV"]
+    assert [v.number for v in tts_pb2.AudioEncoding.DESCRIPTOR.values] == list(range(10))
     req = tts_pb2.SynthesizeRequest(text="hi")
     assert not req.HasField("seed") and not req.sampling.HasField("temperature")
     req.seed = 0
