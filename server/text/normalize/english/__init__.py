@@ -15,6 +15,7 @@ cannot misread it. Addresses go first (their dots and digits are no decimals), t
 - roman.py          "Louis XIV", "XIX century", "World War II"
 - abbreviations.py  "Dr.", "St.", "etc.", "e.g.", "No. 5"
 - numbers.py        num2words wrappers, and every number left ("1,500", "3.14", "-5", "21st")
+- calendar_words.py month names; sentence_end.py: whether a replaced period also ended the sentence
 """
 
 from __future__ import annotations
