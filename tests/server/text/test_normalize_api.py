@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from server.text.normalize import TextNormalization, apply, detect_language, normalize
@@ -59,3 +62,17 @@ def test_auto_leaves_undecided_text_and_on_uses_the_plurality() -> None:
 
 def test_modes_are_the_api_values() -> None:
     assert [m.value for m in TextNormalization] == ["auto", "on", "off"]
+
+
+def test_the_text_front_end_never_imports_torch() -> None:
+    code = "import sys, server.text.segment, server.text.normalize; print('torch' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("language", ["english", "russian"])
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", "😀"])
+def test_empty_and_blank_text(text: str, language: str) -> None:
+    assert normalize(text, language) == text

@@ -169,6 +169,13 @@ def test_an_abbreviation_is_not_released_as_a_sentence_end() -> None:
     assert texts(segmenter.end()) == ["Call Dr. Smith now."]
 
 
+def test_a_russian_abbreviation_waits_for_the_real_sentence_end() -> None:
+    segmenter = IncrementalSegmenter("russian", first_min_words=6)  # no early cut at "рублей," (4 words)
+    released = [segmenter.feed(char) for char in "Было 25 млн. рублей, т. е. много. Потом всё. "]
+    assert [texts(r) for r in released if r] == [["Было 25 млн. рублей, т. е. много."]]
+    assert texts(segmenter.end()) == ["Потом всё."]
+
+
 def test_flush_releases_a_sentence_in_the_middle() -> None:
     segmenter = IncrementalSegmenter("english")
     assert segmenter.feed("Hello there, how") == []
