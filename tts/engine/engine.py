@@ -31,6 +31,7 @@ from contract.rules import InvalidRequest, Violation
 from tts.checkpoint.config import ModelConfig
 from tts.codec.decoder import CodecDecoder
 from tts.engine.memory import MIN_FRAMES_PER_TEXT_TOKEN, max_frames_for_text
+from tts.engine.precision import Precision, choose_precision
 from tts.engine.runner import ModelRunner
 from tts.engine.scheduler import Scheduler
 from tts.engine.sequence import Sequence, Status
@@ -74,8 +75,10 @@ class Engine:
     def __init__(self, config: ModelConfig, model: Qwen3TTSModel, codec: CodecDecoder, tokenizer: TextTokenizer,
                  *, model_name: str, slots: int, max_context: int, prefill_chunk: int = DEFAULT_PREFILL_CHUNK,
                  prefill_budget: int = DEFAULT_PREFILL_BUDGET, idle_prefill_budget: int = DEFAULT_IDLE_PREFILL_BUDGET,
-                 voices: VoiceRegistry | None = None):
+                 voices: VoiceRegistry | None = None, precision: Precision | None = None):
         self.config, self.model, self.tokenizer = config, model, tokenizer
+        # What each component runs in (reported in GetServiceInfo); None = built by hand, the exact default.
+        self.precision = precision or choose_precision()
         self.capabilities: Capabilities = config.capabilities(model_name)
         self.voices = voices  # Base checkpoints only
         self.runner = ModelRunner(model, codec, slots, max_context)

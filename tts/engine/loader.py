@@ -20,12 +20,13 @@ from tts.checkpoint.loading import (
     load_config,
     load_weights,
     parse_device,
-    parse_dtype,
     resolve,
 )
 from tts.codec.decoder import CodecDecoder
 from tts.engine.engine import Engine
 from tts.engine.memory import plan_cache
+from tts.engine.precision import Precision, choose_precision
+from tts.model.quantized import quantize_linears
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.prompt.tokenizer import TextTokenizer
 from tts.voices.registry import VoiceRegistry
@@ -34,19 +35,27 @@ log = logging.getLogger(__name__)
 
 
 def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: str = "float32",
-                codec_dtype: str = "float32", slots: int = 1, max_context: int | None = None,
-                voice_store: str | None = None, model_name: str | None = None, **kwargs) -> Engine:
+                codec_dtype: str = "float32", quantization: str = "none", compiled: bool = False, slots: int = 1,
+                max_context: int | None = None, voice_store: str | None = None, model_name: str | None = None,
+                **kwargs) -> Engine:
     """`model`: a checkpoint directory or hub id (or an already resolved location); `model_name`: how it is
-    reported (capabilities, GetServiceInfo), the spelling the operator used by default. `kwargs` go to Engine."""
+    reported (capabilities, GetServiceInfo), the spelling the operator used by default. `quantization`:
+    none | int8 | auto (tts/engine/precision.py); `compiled`: the caller will compile the decode step (what
+    `auto` chooses for depends on it; this function does not compile). `kwargs` go to Engine."""
     t0 = time.perf_counter()
-    dev, talker_dtype, codec_dt = parse_device(device), parse_dtype(dtype), parse_dtype(codec_dtype)
+    dev = parse_device(device)
+    precision = choose_precision(dtype=dtype, codec_dtype=codec_dtype, quantization=quantization, device=dev,
+                                 compiled=compiled)
+    talker_dtype = precision.activation_dtype
     where = model if isinstance(model, CheckpointLocation) else resolve(model)
     config = load_config(where.path)
     with torch.device("meta"):
         acoustic = Qwen3TTSModel(config)
     load_weights(acoustic, where.path / "model.safetensors", talker_dtype, dev, ignore=ACOUSTIC_IGNORED)
     acoustic.eval()
-    codec = CodecDecoder.from_checkpoint(where.path / "speech_tokenizer", config.codec, dtype=codec_dt, device=dev)
+    quantize_components(acoustic, precision)
+    codec = CodecDecoder.from_checkpoint(where.path / "speech_tokenizer", config.codec, dtype=precision.codec_dtype,
+                                         device=dev)
     tokenizer = TextTokenizer.load(where.path, loaded_from_hub=where.loaded_from_hub)
     voices = None
     if config.model_type == "base":
@@ -54,11 +63,22 @@ def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: 
     plan = plan_cache(config, talker_dtype, dev, slots, max_context)
     name = model_name or (model if isinstance(model, str) else str(where.path))
     engine = Engine(config, acoustic, codec, tokenizer, model_name=name, slots=slots, max_context=plan.max_context,
-                    voices=voices, **kwargs)
-    log.info("loaded %s (%s %s) in %.1fs: %s talker, %s codec, %d slots x %d positions (%.0f MB KV)",
-             where.path, config.model_type, config.model_size, time.perf_counter() - t0, dtype, codec_dtype,
+                    voices=voices, precision=precision, **kwargs)
+    log.info("loaded %s (%s %s) in %.1fs: %s; %d slots x %d positions (%.0f MB KV)",
+             where.path, config.model_type, config.model_size, time.perf_counter() - t0, precision.describe(),
              slots, plan.max_context, plan.kv_bytes / 1e6)
     return engine
+
+
+def quantize_components(acoustic: Qwen3TTSModel, precision: Precision) -> None:
+    """Store the linear weights of the talker and/or code predictor as int8, as `precision` says (from the
+    float weights just loaded: no separate files). Embeddings, norms and the text projection (prompt only)
+    stay in the activation dtype."""
+    dtype, talker = precision.activation_dtype, acoustic.talker
+    if precision.talker == "int8":
+        quantize_linears(talker, dtype, skip=("code_predictor", "text_projection"))
+    if precision.code_predictor == "int8":
+        quantize_linears(talker.code_predictor, dtype)
 
 
 def warm_up(engine: Engine) -> None:

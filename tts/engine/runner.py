@@ -39,8 +39,8 @@ class ModelRunner:
     def __init__(self, model: Qwen3TTSModel, codec: CodecDecoder, slots: int, max_context: int):
         self.model, self.codec = model, codec
         self.slots, self.max_context = slots, max_context
-        self.device = model.talker.codec_head.weight.device
-        if (self.device.type == "cpu" and model.talker.codec_head.weight.dtype == torch.float32
+        self.device = model.device
+        if (self.device.type == "cpu" and model.dtype == torch.float32
                 and slots >= TRANSPOSED_WEIGHTS_MIN_SLOTS):
             store_linear_weights_transposed(model.talker)
         model.allocate(slots, max_context, max_text=max_context)

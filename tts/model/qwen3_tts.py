@@ -38,7 +38,8 @@ class Qwen3TTSModel(nn.Module):
     # ------------------------------------------------------------------ setup
     def allocate(self, slots: int, max_context: int, max_text: int) -> None:
         """Allocate the static caches and slot state for `slots` concurrent sequences."""
-        p = self.talker.codec_head.weight
+        # The codec embedding is never quantised: it carries the activation dtype and the device.
+        p = self.talker.model.codec_embedding.weight
         t = self.config.talker
         # Only codebook-0 codes (ids below vocab - 1024) and EOS may be sampled.
         self.suppress_mask = torch.zeros(t.vocab_size, dtype=torch.bool, device=p.device)
@@ -55,9 +56,18 @@ class Qwen3TTSModel(nn.Module):
     def special_text_vectors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """T(tts_bos), T(tts_eos), T(tts_pad), projected together as the official code does (same rounding)."""
         c = self.config
-        ids = torch.tensor([[c.tts_bos_id, c.tts_eos_id, c.tts_pad_id]], device=self.talker.codec_head.weight.device)
+        ids = torch.tensor([[c.tts_bos_id, c.tts_eos_id, c.tts_pad_id]], device=self.device)
         bos, eos, pad = self.talker.text(ids)[0]
         return bos, eos, pad
+
+    @property
+    def device(self) -> torch.device:
+        return self.talker.model.codec_embedding.weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The activation dtype (int8-quantised linears keep their weights apart)."""
+        return self.talker.model.codec_embedding.weight.dtype
 
     @property
     def max_context(self) -> int:

@@ -64,7 +64,7 @@ def build_prompt(model: Qwen3TTSModel, tokenizer: TextTokenizer, req: SynthesisR
                  voice: VoicePrompt | None = None) -> Prompt:
     config, talker = model.config, model.talker
     t = config.talker
-    device = talker.codec_head.weight.device
+    device = talker.model.codec_embedding.weight.device
     as_ids = lambda ids: torch.tensor([ids], dtype=torch.int64, device=device)  # noqa: E731
 
     ids = as_ids(tokenizer.target_ids(req.text))

@@ -1,0 +1,84 @@
+"""Precision per component (talker, code predictor, codec), chosen once at load from the flags and the machine.
+
+    plan = choose_precision(dtype="float32", codec_dtype="float32", quantization="auto", device=cpu, compiled=True)
+    plan.talker, plan.code_predictor, plan.codec   # "int8" | "bfloat16" | "float32" each
+
+`--dtype` is the activation dtype of the talker and code predictor (and of any weight left unquantised);
+`--quantization int8` stores their linear weights as int8 with per-output-channel scales (tts/model/quantized.py);
+`--codec-dtype` is the codec decoder's. `none` with float32 everywhere is the exact reference (bit-identical to
+the official code). `auto` chooses every component for the detected machine, from what the quality gate
+(`make quality-gate`, docs/benchmarks.md) passed and what the kernel benchmarks (benchmarks/kernels.py) found
+faster than float32 there:
+- talker and code predictor: int8 weights with float32 activations when the decode step is compiled (the int8
+  kernel is inductor's generated GEMV, AVX2 and AVX-512 alike); without compilation int8 weights go through a
+  widening GEMM that is no faster than float32, so then bfloat16 where the CPU has native bf16 (AMX or
+  AVX512-BF16) and float32 where it does not (emulated bf16 is slower than float32);
+- codec: float32. bfloat16 passes the quality gate's 40 dB but is not faster at one stream here (its
+  convolutions and transposed convolutions run ~10 % slower in bf16 through oneDNN at these few-sample shapes),
+  and it would be ~100x slower on a CPU without native bf16.
+On CUDA, `auto` is bfloat16 everywhere but the codec (float32).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from tts.checkpoint.loading import CheckpointError, parse_dtype
+from tts.model import cpu_isa
+
+QUANTIZATIONS = ("none", "int8", "auto")
+
+
+@dataclass(frozen=True)
+class Precision:
+    talker: str  # "float32" | "bfloat16" | "int8"
+    code_predictor: str
+    codec: str  # "float32" | "bfloat16"
+    activations: str  # dtype of the talker's and predictor's activations, caches and unquantised weights
+    machine: str  # the instruction sets the choice was made for, e.g. "AVX512 + AMX-BF16, ..."
+    reason: str  # why: the flags as given, or what `auto` saw
+
+    @property
+    def activation_dtype(self) -> torch.dtype:
+        return parse_dtype(self.activations)
+
+    @property
+    def codec_dtype(self) -> torch.dtype:
+        return parse_dtype(self.codec)
+
+    @property
+    def exact(self) -> bool:
+        """The reference numerics (bit-identical to the official float32 code)."""
+        return self.talker == self.code_predictor == self.codec == "float32"
+
+    def describe(self) -> str:
+        return (f"talker {self.talker}, code predictor {self.code_predictor}, codec {self.codec} "
+                f"(activations {self.activations}; {self.reason}; {self.machine})")
+
+
+def choose_precision(*, dtype: str = "float32", codec_dtype: str = "float32", quantization: str = "none",
+                     device: torch.device | None = None, compiled: bool = False) -> Precision:
+    parse_dtype(dtype), parse_dtype(codec_dtype)  # the same errors as before for a bad name
+    device = device or torch.device("cpu")
+    if quantization not in QUANTIZATIONS:
+        raise CheckpointError(f"unsupported quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
+    if device.type == "cuda":
+        machine = torch.cuda.get_device_name(device)
+    else:
+        machine = cpu_isa.detect().describe()
+    if quantization == "none":
+        return Precision(dtype, dtype, codec_dtype, dtype, machine, "as configured")
+    if quantization == "int8":
+        return Precision("int8", "int8", codec_dtype, dtype, machine, "int8 weights as configured")
+    if device.type == "cuda":
+        return Precision("bfloat16", "bfloat16", "float32", "bfloat16", machine, "auto: CUDA")
+    if compiled:
+        return Precision("int8", "int8", "float32", "float32", machine,
+                         "auto: compiled step, int8 GEMV from inductor")
+    if cpu_isa.detect().native_bf16:
+        return Precision("bfloat16", "bfloat16", "float32", "bfloat16", machine,
+                         "auto: eager step, native bf16 (int8 needs the compiled step to be faster)")
+    return Precision("float32", "float32", "float32", "float32", machine,
+                     "auto: eager step, no native bf16 (emulated bf16 and eager int8 are slower than float32)")

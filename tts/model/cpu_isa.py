@@ -1,0 +1,57 @@
+"""What the CPU can do, read once: the instruction sets that decide which low-precision kernels pay off.
+
+PyTorch reports the vector width its kernels were dispatched for (`get_cpu_capability`: DEFAULT, AVX2, AVX512);
+the matrix and bfloat16 extensions come from the kernel's CPU flags (`/proc/cpuinfo`, Linux). Both are facts of
+the machine, not settings: kernels are chosen from them at load (tts/engine/precision.py).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass(frozen=True)
+class CpuIsa:
+    vector: str  # "AVX512" | "AVX2" | "DEFAULT" (torch's dispatch level)
+    avx512_bf16: bool  # native bf16 dot products (vdpbf16ps)
+    amx_bf16: bool  # AMX tiles with bf16 (oneDNN uses them for bf16 GEMMs)
+    amx_int8: bool
+    vnni: bool  # avx512_vnni or avx_vnni: int8 dot products
+
+    @property
+    def native_bf16(self) -> bool:
+        """bf16 GEMMs/convolutions run on hardware bf16 units; without them oneDNN emulates bf16 and is slower
+        than float32 (the codec's convolutions ~100x on an AVX2-only machine)."""
+        return self.amx_bf16 or self.avx512_bf16
+
+    def describe(self) -> str:
+        extras = [name for name, on in (("AMX-BF16", self.amx_bf16), ("AMX-INT8", self.amx_int8),
+                                        ("AVX512-BF16", self.avx512_bf16), ("VNNI", self.vnni)) if on]
+        return self.vector + (" + " + ", ".join(extras) if extras else "")
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+@functools.cache
+def detect() -> CpuIsa:
+    flags = _cpu_flags()
+    return CpuIsa(
+        vector=torch.backends.cpu.get_cpu_capability(),
+        avx512_bf16="avx512_bf16" in flags,
+        amx_bf16="amx_bf16" in flags,
+        amx_int8="amx_int8" in flags,
+        vnni=bool({"avx512_vnni", "avx_vnni"} & flags),
+    )

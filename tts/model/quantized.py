@@ -1,0 +1,104 @@
+"""Weight-only int8 linear layers: int8 weights with one float32 scale per output channel, made at load.
+
+A batch-1 decode step on a CPU is bound by the bytes of weights it streams (qwen3-tts-architecture.md §5):
+float32 moves 6.6 GB per frame for the 0.6B model, int8 a quarter of it. Activations stay in the model's dtype;
+only the stored weights shrink. Quantisation is symmetric per output row: scale = max|w_row| / 127 and
+q = round(w / scale) in [-127, 127], so y = (x @ q^T) * scale (+ bias).
+
+Two kernels, chosen by where the layer runs:
+- inside a compiled decode step (`torch.compile`, inductor's CPU codegen) the product is written as an
+  elementwise multiply and a sum over the input dimension (`_int8_gemv`). Inductor turns that into one
+  vectorised loop per output channel that loads 16 (AVX-512) or 8 (AVX2) int8 weights at a time, widens them
+  and accumulates in float32: the int8 bytes are read once and nothing is materialised. Each output is reduced
+  over K in the same order whatever the number of rows, so a row's result does not depend on its neighbours
+  (the batching guarantee). PyTorch's own `_weight_int8pack_mm` is not used: on this CPU it only vectorises bfloat16
+  activations and then runs at about the speed of a bfloat16 GEMV (benchmarks/kernels.py measures it).
+- eagerly the weight is widened and multiplied with a GEMM, then scaled. Prompt chunks (more than two
+  tokens per row: compute-bound) widen to bfloat16 where the CPU has native bf16 (AMX/AVX512-BF16: oneDNN's
+  bf16 GEMM, ~4x the float32 GEMM at 32 rows on this project's Xeon; int8 values are exact in bf16, only the
+  activations round); otherwise, and always for decode rows, to the activation dtype. An uncompiled int8 step
+  is therefore no faster than float32 for one row; the fast path is the compiled step.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tts.model import cpu_isa
+
+# The multiply-and-sum form is unrolled per row (static Python loop in the traced graph), so it is meant for the
+# few rows of a decode step (slots x at most 2 tokens); prompt chunks always take the GEMM.
+REDUCTION_MAX_ROWS = 64
+
+
+def _int8_gemv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """x [rows, in] @ int8 weight [out, in]^T in float32, written for inductor: one multiply-and-sum over `in`
+    per row. Inductor fuses the rows' reductions into one loop over the weight (each int8 vector is loaded
+    once and feeds every row's accumulator: 4 rows cost ~1.6x one row instead of 4x), and each row's sum runs
+    in the same order whatever the row count, so a row gets the same bits alone or in a batch."""
+    w = weight.to(x.dtype)
+    return torch.stack([(x[r] * w).sum(-1, dtype=torch.float32) for r in range(x.shape[0])])
+
+
+def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """float [out, in] -> (int8 [out, in], float32 scales [out]), symmetric, computed in float32."""
+    w = weight.detach().float()
+    scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+    q = torch.round(w / scale[:, None]).clamp_(-127, 127).to(torch.int8)
+    return q.contiguous(), scale
+
+
+class Int8Linear(nn.Module):
+    """Drop-in for `nn.Linear` (no autograd): `weight` int8 [out, in], `scale` float32 [out], optional bias."""
+
+    def __init__(self, weight: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None):
+        super().__init__()
+        self.in_features, self.out_features = weight.shape[1], weight.shape[0]
+        self.register_buffer("weight", weight)
+        self.register_buffer("scale", scale)
+        self.register_buffer("bias", bias)
+        on_bf16_units = weight.device.type == "cuda" or (weight.device.type == "cpu" and cpu_isa.detect().native_bf16)
+        self.prompt_gemm_dtype = torch.bfloat16 if on_bf16_units else None
+
+    @classmethod
+    def from_linear(cls, linear: nn.Linear, dtype: torch.dtype) -> Int8Linear:
+        """Quantise `linear`'s weight; the bias is kept in `dtype` (the activations' dtype)."""
+        q, scale = quantize_per_channel(linear.weight)
+        bias = linear.bias.detach().to(dtype) if linear.bias is not None else None
+        return cls(q, scale, bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.numel() // x.shape[-1]
+        if torch.compiler.is_compiling() and rows <= REDUCTION_MAX_ROWS:
+            y = _int8_gemv(x.reshape(rows, x.shape[-1]), self.weight).view(*x.shape[:-1], self.out_features)
+        elif x.dim() > 2 and x.shape[-2] > 2 and self.prompt_gemm_dtype is not None:
+            # A prompt chunk (decode steps carry at most 2 tokens per row: the predictor's first pass).
+            gemm = self.prompt_gemm_dtype
+            y = F.linear(x.to(gemm), self.weight.to(gemm)).float()
+        else:
+            # Widened into the [in, out] row-major layout: with it MKL rounds a row the same way for any row
+            # count from 2 to 32 (see store_linear_weights_transposed), which the row-bucketed step relies on.
+            y = torch.matmul(x, self.weight.t().contiguous().to(x.dtype)).float()
+        y = (y * self.scale).to(x.dtype)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, int8 per-channel"
+
+
+def quantize_linears(module: nn.Module, dtype: torch.dtype, *, skip: tuple[str, ...] = ()) -> int:
+    """Replace every `nn.Linear` under `module` (except names starting with one of `skip`) by an `Int8Linear`;
+    returns how many. The float weights are dropped, so peak memory is the float model plus one layer."""
+    targets = [(name, m) for name, m in module.named_modules()
+               if isinstance(m, nn.Linear) and not name.startswith(skip)]
+    for name, linear in targets:
+        parent_name, _, child = name.rpartition(".")
+        parent = module.get_submodule(parent_name) if parent_name else module
+        replacement = Int8Linear.from_linear(linear, dtype)
+        if isinstance(parent, nn.ModuleList):
+            parent[int(child)] = replacement
+        else:
+            setattr(parent, child, replacement)
+    return len(targets)
