@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -41,13 +42,46 @@ def ensure_checkpoint(path: Path) -> Path:
     return path
 
 
-def frame_bytes(engine: Engine) -> int:
+def _bytes(module: torch.nn.Module) -> int:
+    """Stored bytes of a module's weights (parameters and buffers: int8 linears keep theirs as buffers)."""
+    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+
+
+def frame_bytes(engine: Engine) -> tuple[int, int]:
+    """Weight bytes one batch-1 frame streams: (talker layers + codec head, 15 predictor passes of its layers
+    plus one lm_head each), in whatever precision each component is stored."""
     talker = engine.model.talker
-    layer_params = sum(p.numel() for p in talker.model.layers.parameters()) + talker.codec_head.weight.numel()
     cp = talker.code_predictor
-    cp_pass = sum(p.numel() for p in cp.model.layers.parameters()) + cp.lm_head[0].weight.numel()
-    per = talker.codec_head.weight.element_size()
-    return (layer_params + (cp.num_code_groups - 1) * cp_pass) * per
+    talker_bytes = _bytes(talker.model.layers) + _bytes(talker.codec_head)
+    cp_pass = _bytes(cp.model.layers) + _bytes(cp.lm_head[0])
+    return talker_bytes, (cp.num_code_groups - 1) * cp_pass
+
+
+def measure_bandwidth() -> float:
+    """GB/s of a 1 GB float32 sum (what docs/benchmarks.md calls the measured bandwidth), median of 5."""
+    x = torch.ones(256 * 1024 * 1024)
+    x.sum()
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        x.sum()
+        times.append(time.perf_counter() - t0)
+    return x.numel() * 4 / statistics.median(times) / 1e9
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+        else:
+            name = "unknown CPU"
+    except OSError:
+        name = "unknown CPU"
+    from tts.model.cpu_isa import detect
+
+    return f"{name}, {os.cpu_count()} vCPU, {detect().describe()}"
 
 
 def time_ours(engine: Engine, frames: int) -> dict:
@@ -61,11 +95,25 @@ def time_ours(engine: Engine, frames: int) -> dict:
         spent = {k: seconds[k] - before[k] for k in seconds}
         return spent["prefill"] + spent["decode"], spent["codec"]
 
+    def first_audio() -> dict:
+        """A 1-frame request, split: prefill (prompt + first code 0), the first decode step, the first codec step,
+        and the whole call (submit -> first PCM, tokenizing and prompt building included)."""
+        before = dict(seconds)
+        t0 = time.perf_counter()
+        engine.synthesize(SynthesisRequest(text=TEXT, voice=SPEAKER, language=LANGUAGE, seed=0, max_audio_duration_ms=80))
+        total = time.perf_counter() - t0
+        spent = {k: seconds[k] - before[k] for k in seconds}
+        return {"first_audio_s": total, "prefill_s": spent["prefill"], "first_step_s": spent["decode"],
+                "first_codec_s": spent["codec"]}
+
     run(2)  # warm-up (allocations, first-call overheads)
+    firsts = [first_audio() for _ in range(3)]
+    first = {k: statistics.median(f[k] for f in firsts) for k in firsts[0]}
     t1, _ = run(1)
     tn, codec = run(frames + 1)
     return {"s_per_frame": (tn - t1) / frames, "first_frame_s": t1,
-            "codec_s_per_audio_s": codec / ((frames + 1) * FRAME_S)}
+            "codec_s_per_frame": codec / (frames + 1), "codec_s_per_audio_s": codec / ((frames + 1) * FRAME_S),
+            **first}
 
 
 def time_oracle(path: Path, frames: int, dtype: str) -> dict:
@@ -100,26 +148,36 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=25)
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CKPT)
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="talker dtype (both)")
+    p.add_argument("--codec-dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--quantization", default="none", choices=["none", "int8", "auto"],
+                   help="ours only (the oracle runs --dtype)")
+    p.add_argument("--bandwidth", type=float, default=None,
+                   help="measured memory bandwidth in GB/s for the floor (default: measured here, x.sum over 1 GB)")
     p.add_argument("--compile", action="store_true", help="torch.compile our decode step first")
     p.add_argument("--no-oracle", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     path = ensure_checkpoint(args.checkpoint)
-    engine = load_engine(str(path), slots=1, max_context=512, dtype=args.dtype)
-    if args.compile:
+    engine = load_engine(str(path), slots=1, max_context=512, dtype=args.dtype, codec_dtype=args.codec_dtype,
+                         quantization=args.quantization)
+    print(f"precision: {engine.precision.describe()}", flush=True)
+    if args.compile or engine.precision.compile_step:
         t0 = time.perf_counter()
         engine.runner.compile()
         engine.synthesize(SynthesisRequest(text=TEXT, voice=SPEAKER, language=LANGUAGE, seed=0, max_audio_duration_ms=2 * 80))
         print(f"compiled the decode step in {time.perf_counter() - t0:.0f} s", flush=True)
     ours = time_ours(engine, args.frames)
-    floor_gb = frame_bytes(engine) / 1e9
+    talker_b, cp_b = frame_bytes(engine)
+    floor_gb = (talker_b + cp_b) / 1e9
+    precision = engine.precision
     del engine
+    bandwidth = args.bandwidth or measure_bandwidth()
     rows = {"ours": ours}
     if not args.no_oracle:
         rows["oracle"] = time_oracle(path, args.frames, args.dtype)
-    mode = "compiled" if args.compile else "eager"
-    print(f"\nreal-0.6B dims, {args.dtype} talker ({mode}), float32 codec, {args.threads} threads, batch 1, {args.frames} frames, EOS banned "
-          f"(OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')})")
+    mode = "compiled" if args.compile or precision.compile_step else "eager"
+    print(f"\nreal-0.6B dims, {precision.describe()} ({mode}), {args.threads} threads, batch 1, {args.frames} frames, "
+          f"EOS banned (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}); CPU: {cpu_model()}")
     print("| engine | s/frame | frames/s | first frame (s) | codec s per audio-s |")
     print("|---|---|---|---|---|")
     for name, r in rows.items():
@@ -127,8 +185,13 @@ def main() -> None:
               f"{r['codec_s_per_audio_s']:.2f} |")
     if "oracle" in rows:
         print(f"speed-up (frames/s ours / oracle): {rows['oracle']['s_per_frame'] / ours['s_per_frame']:.2f}x")
-    print(f"weights streamed per frame: {floor_gb:.2f} GB -> {ours['s_per_frame'] and floor_gb / ours['s_per_frame']:.1f} "
-          f"GB/s effective")
+    floor_s = floor_gb / bandwidth
+    print(f"weights streamed per frame: {floor_gb:.2f} GB (talker {talker_b / 1e9:.2f}, predictor {cp_b / 1e9:.2f}) -> "
+          f"{floor_gb / ours['s_per_frame']:.1f} GB/s effective; bandwidth {bandwidth:.1f} GB/s -> floor "
+          f"{floor_s * 1e3:.0f} ms, ours {ours['s_per_frame'] / floor_s:.2f}x the floor")
+    print(f"total per 80 ms frame (talker + predictor + codec): {(ours['s_per_frame'] + ours['codec_s_per_frame']) * 1e3:.0f} ms; "
+          f"first audio {ours['first_audio_s'] * 1e3:.0f} ms = prefill {ours['prefill_s'] * 1e3:.0f} + first step "
+          f"{ours['first_step_s'] * 1e3:.0f} + first codec {ours['first_codec_s'] * 1e3:.0f} ms (+ prompt building)")
     print(json.dumps({k: {m: round(v, 4) for m, v in r.items()} for k, r in rows.items()}))
 
 

@@ -43,6 +43,7 @@ def worker_spec(cfg: ServerConfig, voice_store: str) -> WorkerSpec:
     # The CPUs this process may run on (a container's share), not the node's core count.
     threads = max(1, len(os.sched_getaffinity(0)) // cfg.workers)
     return WorkerSpec(model=cfg.model, device=cfg.device, dtype=cfg.dtype, codec_dtype=cfg.codec_dtype,
+                      quantization=cfg.quantization,
                       slots=cfg.max_batch, threads=threads, voice_store=voice_store,
                       log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
 
@@ -149,7 +150,9 @@ class ServerApp:
             return
         info = self.pool.info
         log.info("server.ready", model_type=info.capabilities.model_type, model_size=info.capabilities.model_size,
-                 slots=info.slots, max_context=info.max_context, device=info.device)
+                 slots=info.slots, max_context=info.max_context, device=info.device,
+                 talker_precision=info.precision.talker, code_predictor_precision=info.precision.code_predictor,
+                 codec_precision=info.precision.codec, compute_device=info.precision.machine)
         await self._sync_health()
 
     def _pool_changed(self) -> None:

@@ -37,6 +37,7 @@ CONFIG_ENV = ENV_PREFIX + "CONFIG"
 DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice"
 MAX_TEXT_CHARS_LIMIT = 10_000  # the longest text one request may carry
 DTYPES = ("float32", "bfloat16", "float16")
+QUANTIZATIONS = ("none", "int8", "auto")  # = tts.engine.precision.QUANTIZATIONS (the server imports no torch)
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("json", "console")
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -61,6 +62,7 @@ class ServerConfig:
     device: str = "auto"
     dtype: str = "float32"
     codec_dtype: str = "float32"
+    quantization: str = "none"
     max_batch: int = 8
     max_queue: int = 32
     queue_timeout: float = 30.0
@@ -122,6 +124,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("device", "str", "auto | cpu | cuda | cuda:N (auto: cuda if available, resolved by the workers)", "DEV"),
     Setting("dtype", "str", f"talker dtype: {' | '.join(DTYPES)}", "DTYPE"),
     Setting("codec_dtype", "str", f"codec decoder dtype: {' | '.join(DTYPES)} (keep float32 on CPU)", "DTYPE"),
+    Setting("quantization", "str", f"{' | '.join(QUANTIZATIONS)}: int8 stores the talker's and code predictor's "
+            "weights as int8 (per-channel scales); auto picks each component's precision for the machine "
+            "(CPU: int8 + a compiled decode step, float32 codec; reported in GetServiceInfo). none with float32 "
+            "is the exact reference", "MODE"),
     Setting("max_batch", "int", "concurrent sequences per worker (decode batch size)", "N"),
     Setting("max_queue", "int", "requests that may wait for a slot; beyond it new requests get UNAVAILABLE", "N"),
     Setting("queue_timeout", "float", "seconds a request may wait for a slot before UNAVAILABLE", "SECONDS"),
@@ -299,6 +305,8 @@ def validate(cfg: ServerConfig) -> list[str]:
     for name in ("dtype", "codec_dtype"):
         if getattr(cfg, name) not in DTYPES:
             bad(name, f"{getattr(cfg, name)!r} is not one of {', '.join(DTYPES)}")
+    if cfg.quantization not in QUANTIZATIONS:
+        bad("quantization", f"{cfg.quantization!r} is not one of {', '.join(QUANTIZATIONS)}")
     in_range("max_batch", 1, 1024)
     in_range("max_queue", 0, 100_000)
     if not 0 < cfg.queue_timeout <= 3600:

@@ -30,8 +30,10 @@ def worker_main(worker_id: int, spec: p.WorkerSpec, inbox: Connection, outbox: C
         log.error("startup failed: %s", traceback.format_exc())
         outbox.send(p.Fatal(worker_id, f"{type(e).__name__}: {e}"))
         return
+    pr = engine.precision
+    precision = p.PrecisionInfo(pr.talker, pr.code_predictor, pr.codec, pr.quantization, pr.machine)
     outbox.send(p.Ready(worker_id, p.WorkerInfo(engine.capabilities, engine.slots, engine.max_context, spec.device,
-                                                spec.dtype, os.getpid())))
+                                                spec.dtype, os.getpid(), precision)))
     _Loop(worker_id, spec, engine, inbox, outbox).run()
 
 
@@ -53,9 +55,9 @@ def _start(spec: p.WorkerSpec):
     if spec.threads:
         torch.set_num_threads(spec.threads)
     engine = load_engine(spec.model, device=spec.device, dtype=spec.dtype, codec_dtype=spec.codec_dtype,
-                         slots=spec.slots, max_context=spec.max_context, prefill_chunk=spec.prefill_chunk,
+                         quantization=spec.quantization, slots=spec.slots, max_context=spec.max_context, prefill_chunk=spec.prefill_chunk,
                          prefill_budget=spec.prefill_budget, voice_store=spec.voice_store)
-    if spec.compile:
+    if spec.compile and not engine.runner.compiled:
         engine.runner.compile()
     warm_up(engine)
     return engine

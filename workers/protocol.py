@@ -42,6 +42,7 @@ class WorkerSpec:
     device: str = "cpu"
     dtype: str = "float32"
     codec_dtype: str = "float32"
+    quantization: str = "none"  # none | int8 | auto (tts/engine/precision.py)
     slots: int = 4
     max_context: int | None = None  # None: derived from free memory
     prefill_chunk: int = 64
@@ -97,6 +98,17 @@ class Shutdown:
 
 # ------------------------------------------------------------------ worker -> parent
 @dataclass(frozen=True)
+class PrecisionInfo:
+    """What each component runs in, as the worker chose it at load (tts.engine.precision.Precision, no torch)."""
+
+    talker: str = "float32"  # "float32" | "bfloat16" | "int8"
+    code_predictor: str = "float32"
+    codec: str = "float32"  # "float32" | "bfloat16"
+    quantization: str = "none"  # the mode asked for
+    machine: str = ""  # the instruction sets (CPU) or device name (GPU) it was chosen for
+
+
+@dataclass(frozen=True)
 class WorkerInfo:
     capabilities: Capabilities  # what the loaded model can do (limits at their defaults)
     slots: int
@@ -104,6 +116,7 @@ class WorkerInfo:
     device: str
     dtype: str
     pid: int
+    precision: PrecisionInfo = PrecisionInfo()
 
 
 @dataclass(frozen=True)

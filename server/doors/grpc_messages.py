@@ -16,6 +16,7 @@ from contract.rules import Violation
 from qwen3tts.v1 import tts_pb2
 from server.responses import Audio, Finished, ResponseEvent, Started
 from server.voices import VoiceInfo
+from workers.protocol import PrecisionInfo
 
 VERSION = "0.1.0"
 
@@ -72,8 +73,9 @@ def voice(v: VoiceInfo) -> tts_pb2.Voice:
                          create_time=created, x_vector_only=v.x_vector_only)
 
 
-def service_info(caps: Capabilities) -> tts_pb2.GetServiceInfoResponse:
+def service_info(caps: Capabilities, precision: PrecisionInfo | None = None) -> tts_pb2.GetServiceInfoResponse:
     limits = caps.limits
+    pr = precision or PrecisionInfo()
     return tts_pb2.GetServiceInfoResponse(
         model=caps.model, model_type=caps.model_type, server_version=VERSION, native_sample_rate_hertz=caps.sample_rate,
         audio_formats=[tts_pb2.SupportedAudioFormat(encoding=int(s.encoding), sample_rates_hertz=list(s.sample_rates),
@@ -84,7 +86,8 @@ def service_info(caps: Capabilities) -> tts_pb2.GetServiceInfoResponse:
         max_instructions_characters=limits.max_instructions_characters,
         max_audio_duration_ms=limits.max_audio_duration_ms, languages=caps.languages,
         supports_instructions=caps.accepts_instructions, supports_voice_cloning=caps.clones_voices,
-        frame_duration_ms=caps.frame_ms)
+        frame_duration_ms=caps.frame_ms, talker_precision=pr.talker, code_predictor_precision=pr.code_predictor,
+        codec_precision=pr.codec, quantization=pr.quantization, compute_device=pr.machine)
 
 
 def reference_audio(request: tts_pb2.RegisterVoiceRequest) -> tuple[bytes | tuple[np.ndarray, int], list[Violation]]:

@@ -84,7 +84,8 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
     # ------------------------------------------------------------------ unary RPCs
     async def GetServiceInfo(self, request, context):
         async def handle():
-            return m.service_info(self._caps())
+            caps, info = self._caps(), self.pool.info
+            return m.service_info(caps, info.precision if info is not None else None)
 
         return await self._unary("GetServiceInfo", context, handle)
 

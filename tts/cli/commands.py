@@ -36,7 +36,8 @@ def synth(args: argparse.Namespace) -> int:
     req = cli_request(caps, text=args.text, language=args.language, voice=voice, instruct=args.instruct,
                       greedy=args.greedy, seed=args.seed, max_frames=args.max_frames)  # before loading weights
     engine = load_engine(where, device=args.device, dtype=args.dtype, codec_dtype=args.codec_dtype,
-                         slots=args.max_batch, max_context=context_for(config, [req]), voice_store=args.store,
+                         quantization=args.quantization, slots=args.max_batch,
+                         max_context=context_for(config, [req]), voice_store=args.store,
                          model_name=args.model)
     if args.ref_audio:
         engine.voices.register(REFERENCE_VOICE, args.ref_audio, ref_text=args.ref_text,
@@ -71,7 +72,8 @@ def synth_batch(args: argparse.Namespace) -> int:
     config = load_config(where.path)
     job = read_requests(Path(args.requests), config.capabilities(args.model))
     engine = load_engine(where, device=args.device, dtype=args.dtype, codec_dtype=args.codec_dtype,
-                         slots=args.max_batch, max_context=context_for(config, job.requests), model_name=args.model)
+                         quantization=args.quantization, slots=args.max_batch,
+                         max_context=context_for(config, job.requests), model_name=args.model)
     print(json.dumps(run(engine, job, Path(args.out_dir), args.arrival_rate)))
     return 0
 

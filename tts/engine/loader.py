@@ -35,17 +35,16 @@ log = logging.getLogger(__name__)
 
 
 def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: str = "float32",
-                codec_dtype: str = "float32", quantization: str = "none", compiled: bool = False, slots: int = 1,
+                codec_dtype: str = "float32", quantization: str = "none", slots: int = 1,
                 max_context: int | None = None, voice_store: str | None = None, model_name: str | None = None,
                 **kwargs) -> Engine:
     """`model`: a checkpoint directory or hub id (or an already resolved location); `model_name`: how it is
     reported (capabilities, GetServiceInfo), the spelling the operator used by default. `quantization`:
-    none | int8 | auto (tts/engine/precision.py); `compiled`: the caller will compile the decode step (what
-    `auto` chooses for depends on it; this function does not compile). `kwargs` go to Engine."""
+    none | int8 | auto (tts/engine/precision.py; auto on a CPU also compiles the decode step, lazily: the
+    first step pays for it). `kwargs` go to Engine."""
     t0 = time.perf_counter()
     dev = parse_device(device)
-    precision = choose_precision(dtype=dtype, codec_dtype=codec_dtype, quantization=quantization, device=dev,
-                                 compiled=compiled)
+    precision = choose_precision(dtype=dtype, codec_dtype=codec_dtype, quantization=quantization, device=dev)
     talker_dtype = precision.activation_dtype
     where = model if isinstance(model, CheckpointLocation) else resolve(model)
     config = load_config(where.path)
@@ -64,6 +63,8 @@ def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: 
     name = model_name or (model if isinstance(model, str) else str(where.path))
     engine = Engine(config, acoustic, codec, tokenizer, model_name=name, slots=slots, max_context=plan.max_context,
                     voices=voices, precision=precision, **kwargs)
+    if precision.compile_step:
+        engine.runner.compile()
     log.info("loaded %s (%s %s) in %.1fs: %s; %d slots x %d positions (%.0f MB KV)",
              where.path, config.model_type, config.model_size, time.perf_counter() - t0, precision.describe(),
              slots, plan.max_context, plan.kv_bytes / 1e6)

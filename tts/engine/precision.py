@@ -1,7 +1,8 @@
 """Precision per component (talker, code predictor, codec), chosen once at load from the flags and the machine.
 
-    plan = choose_precision(dtype="float32", codec_dtype="float32", quantization="auto", device=cpu, compiled=True)
+    plan = choose_precision(dtype="float32", codec_dtype="float32", quantization="auto", device=cpu)
     plan.talker, plan.code_predictor, plan.codec   # "int8" | "bfloat16" | "float32" each
+    plan.compile_step                              # auto: the decode step is compiled (the int8 kernel needs it)
 
 `--dtype` is the activation dtype of the talker and code predictor (and of any weight left unquantised);
 `--quantization int8` stores their linear weights as int8 with per-output-channel scales (tts/model/quantized.py);
@@ -9,10 +10,12 @@
 the official code). `auto` chooses every component for the detected machine, from what the quality gate
 (`make quality-gate`, docs/benchmarks.md) passed and what the kernel benchmarks (benchmarks/kernels.py) found
 faster than float32 there:
-- talker and code predictor: int8 weights with float32 activations when the decode step is compiled (the int8
-  kernel is inductor's generated GEMV, AVX2 and AVX-512 alike); without compilation int8 weights go through a
-  widening GEMM that is no faster than float32, so then bfloat16 where the CPU has native bf16 (AMX or
-  AVX512-BF16) and float32 where it does not (emulated bf16 is slower than float32);
+- talker and code predictor: int8 weights with float32 activations, and the decode step compiled: the int8
+  kernel is inductor's generated GEMV (AVX-512 or AVX2 code, whichever the CPU has), which streams a quarter
+  of float32's bytes. Uncompiled, int8 weights go through a widening GEMM that is no faster than float32, so
+  `auto` always compiles (cold: minutes on 2 cores; inductor's on-disk cache makes later starts take seconds).
+  bfloat16 is not chosen: it streams twice int8's bytes and, without native bf16 (AMX or AVX512-BF16), is
+  emulated and slower than float32;
 - codec: float32. bfloat16 passes the quality gate's 40 dB but is not faster at one stream here (its
   convolutions and transposed convolutions run ~10 % slower in bf16 through oneDNN at these few-sample shapes),
   and it would be ~100x slower on a CPU without native bf16.
@@ -39,6 +42,8 @@ class Precision:
     activations: str  # dtype of the talker's and predictor's activations, caches and unquantised weights
     machine: str  # the instruction sets the choice was made for, e.g. "AVX512 + AMX-BF16, ..."
     reason: str  # why: the flags as given, or what `auto` saw
+    quantization: str = "none"  # the mode asked for: none | int8 | auto
+    compile_step: bool = False  # the loader compiles the decode step (auto on a CPU: the int8 kernel needs it)
 
     @property
     def activation_dtype(self) -> torch.dtype:
@@ -59,7 +64,7 @@ class Precision:
 
 
 def choose_precision(*, dtype: str = "float32", codec_dtype: str = "float32", quantization: str = "none",
-                     device: torch.device | None = None, compiled: bool = False) -> Precision:
+                     device: torch.device | None = None) -> Precision:
     parse_dtype(dtype), parse_dtype(codec_dtype)  # the same errors as before for a bad name
     device = device or torch.device("cpu")
     if quantization not in QUANTIZATIONS:
@@ -69,16 +74,11 @@ def choose_precision(*, dtype: str = "float32", codec_dtype: str = "float32", qu
     else:
         machine = cpu_isa.detect().describe()
     if quantization == "none":
-        return Precision(dtype, dtype, codec_dtype, dtype, machine, "as configured")
+        return Precision(dtype, dtype, codec_dtype, dtype, machine, "as configured", quantization)
     if quantization == "int8":
-        return Precision("int8", "int8", codec_dtype, dtype, machine, "int8 weights as configured")
+        return Precision("int8", "int8", codec_dtype, dtype, machine, "int8 weights as configured", quantization)
     if device.type == "cuda":
-        return Precision("bfloat16", "bfloat16", "float32", "bfloat16", machine, "auto: CUDA")
-    if compiled:
-        return Precision("int8", "int8", "float32", "float32", machine,
-                         "auto: compiled step, int8 GEMV from inductor")
-    if cpu_isa.detect().native_bf16:
-        return Precision("bfloat16", "bfloat16", "float32", "bfloat16", machine,
-                         "auto: eager step, native bf16 (int8 needs the compiled step to be faster)")
-    return Precision("float32", "float32", "float32", "float32", machine,
-                     "auto: eager step, no native bf16 (emulated bf16 and eager int8 are slower than float32)")
+        return Precision("bfloat16", "bfloat16", "float32", "bfloat16", machine, "auto: CUDA", quantization)
+    return Precision("int8", "int8", "float32", "float32", machine,
+                     "auto: int8 GEMV from inductor in the compiled step; codec float32 (bf16 fails the 40 dB gate)",
+                     quantization, compile_step=True)

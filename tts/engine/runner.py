@@ -72,6 +72,10 @@ class ModelRunner:
         self._decode_step = torch.compile(self.model.decode_step, fullgraph=True)
         self._compiled = True
 
+    @property
+    def compiled(self) -> bool:
+        return self._compiled
+
     def run(self, plan: Plan) -> StepOutput | None:
         """The second beat of a step: the plan's admissions, prefill chunks and decode, as tensors."""
         for seq in plan.admitted:

@@ -218,7 +218,7 @@ class SupportedAudioFormat(_message.Message):
     def __init__(self, encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rates_hertz: _Optional[_Iterable[int]] = ..., default_sample_rate_hertz: _Optional[int] = ...) -> None: ...
 
 class GetServiceInfoResponse(_message.Message):
-    __slots__ = ("model", "model_type", "server_version", "native_sample_rate_hertz", "audio_formats", "min_chunk_duration_ms", "max_chunk_duration_ms", "default_chunk_duration_ms", "max_text_characters", "max_instructions_characters", "max_audio_duration_ms", "languages", "supports_instructions", "supports_voice_cloning", "frame_duration_ms")
+    __slots__ = ("model", "model_type", "server_version", "native_sample_rate_hertz", "audio_formats", "min_chunk_duration_ms", "max_chunk_duration_ms", "default_chunk_duration_ms", "max_text_characters", "max_instructions_characters", "max_audio_duration_ms", "languages", "supports_instructions", "supports_voice_cloning", "frame_duration_ms", "talker_precision", "code_predictor_precision", "codec_precision", "quantization", "compute_device")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MODEL_TYPE_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -234,6 +234,11 @@ class GetServiceInfoResponse(_message.Message):
     SUPPORTS_INSTRUCTIONS_FIELD_NUMBER: _ClassVar[int]
     SUPPORTS_VOICE_CLONING_FIELD_NUMBER: _ClassVar[int]
     FRAME_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    TALKER_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    CODE_PREDICTOR_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    CODEC_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    QUANTIZATION_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_DEVICE_FIELD_NUMBER: _ClassVar[int]
     model: str
     model_type: str
     server_version: str
@@ -249,7 +254,12 @@ class GetServiceInfoResponse(_message.Message):
     supports_instructions: bool
     supports_voice_cloning: bool
     frame_duration_ms: int
-    def __init__(self, model: _Optional[str] = ..., model_type: _Optional[str] = ..., server_version: _Optional[str] = ..., native_sample_rate_hertz: _Optional[int] = ..., audio_formats: _Optional[_Iterable[_Union[SupportedAudioFormat, _Mapping]]] = ..., min_chunk_duration_ms: _Optional[int] = ..., max_chunk_duration_ms: _Optional[int] = ..., default_chunk_duration_ms: _Optional[int] = ..., max_text_characters: _Optional[int] = ..., max_instructions_characters: _Optional[int] = ..., max_audio_duration_ms: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., supports_instructions: _Optional[bool] = ..., supports_voice_cloning: _Optional[bool] = ..., frame_duration_ms: _Optional[int] = ...) -> None: ...
+    talker_precision: str
+    code_predictor_precision: str
+    codec_precision: str
+    quantization: str
+    compute_device: str
+    def __init__(self, model: _Optional[str] = ..., model_type: _Optional[str] = ..., server_version: _Optional[str] = ..., native_sample_rate_hertz: _Optional[int] = ..., audio_formats: _Optional[_Iterable[_Union[SupportedAudioFormat, _Mapping]]] = ..., min_chunk_duration_ms: _Optional[int] = ..., max_chunk_duration_ms: _Optional[int] = ..., default_chunk_duration_ms: _Optional[int] = ..., max_text_characters: _Optional[int] = ..., max_instructions_characters: _Optional[int] = ..., max_audio_duration_ms: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., supports_instructions: _Optional[bool] = ..., supports_voice_cloning: _Optional[bool] = ..., frame_duration_ms: _Optional[int] = ..., talker_precision: _Optional[str] = ..., code_predictor_precision: _Optional[str] = ..., codec_precision: _Optional[str] = ..., quantization: _Optional[str] = ..., compute_device: _Optional[str] = ...) -> None: ...
 
 class RegisterVoiceRequest(_message.Message):
     __slots__ = ("name", "reference_audio", "reference_audio_format", "reference_text", "x_vector_only", "description", "languages")
