@@ -1,0 +1,109 @@
+"""Precision per component: every mode loads for every model size and type, int8 linears do what they say,
+and within a mode a request's codes and samples are the same alone or in a batch.
+
+Quality against float32 is judged on the real-dimension checkpoint (tools/quality_gate.py, `make
+quality-gate`, and the slow test at the end): tiny random models are too chaotic for numeric thresholds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from contract.request import GREEDY, SynthesisRequest
+from tts.checkpoint.loading import CheckpointError
+from tts.engine.loader import load_engine
+from tts.engine.precision import choose_precision
+from tts.model.quantized import Int8Linear, quantize_per_channel
+
+MODES = [("float32", "none"), ("bfloat16", "none"), ("float32", "int8"), ("bfloat16", "int8"), ("float32", "auto")]
+PRESETS = ["tiny", "tiny-1.7b", "tiny-voice-design", "tiny-base", "tiny-base-1.7b"]
+
+
+def test_none_with_float32_is_the_exact_default():
+    p = choose_precision()
+    assert (p.talker, p.code_predictor, p.codec, p.exact, p.compile_step) == ("float32", "float32", "float32", True,
+                                                                                False)
+
+
+def test_auto_on_a_cpu_is_int8_with_a_compiled_step_and_a_float32_codec():
+    p = choose_precision(quantization="auto", dtype="bfloat16", codec_dtype="bfloat16")
+    assert (p.talker, p.code_predictor, p.codec, p.activations, p.compile_step) == (
+        "int8", "int8", "float32", "float32", True)
+    assert p.machine  # the instruction sets it was chosen for are named
+
+
+def test_unknown_modes_are_refused():
+    with pytest.raises(CheckpointError, match="quantization"):
+        choose_precision(quantization="int4")
+    with pytest.raises(CheckpointError, match="dtype"):
+        choose_precision(dtype="float8")
+
+
+def test_per_channel_int8_reconstructs_each_weight_within_half_a_step():
+    w = torch.randn(96, 64) * torch.logspace(-3, 1, 96)[:, None]  # rows of very different magnitudes
+    q, scale = quantize_per_channel(w)
+    assert q.dtype == torch.int8 and q.abs().max() <= 127
+    assert torch.all((q.float() * scale[:, None] - w).abs() <= scale[:, None] / 2 + 1e-7)
+
+
+def test_int8_linear_matches_its_dequantized_float_linear():
+    lin = nn.Linear(64, 48, bias=True)
+    q = Int8Linear.from_linear(lin, torch.float32)
+    w = q.weight.float() * q.scale[:, None]
+    x = torch.randn(3, 1, 64)  # decode rows: widened to the activation dtype
+    torch.testing.assert_close(q(x), x @ w.t() + lin.bias, rtol=1e-5, atol=1e-5)
+    x = torch.randn(1, 9, 64)  # a prompt chunk: a bf16 GEMM where the CPU has native bf16 (activations round)
+    torch.testing.assert_close(q(x), x @ w.t() + lin.bias, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_mode_loads_and_speaks(make_ckpt, preset):
+    ckpt = make_ckpt(preset)
+    for dtype, quantization in MODES:
+        engine = load_engine(str(ckpt), dtype=dtype, quantization=quantization, slots=2, max_context=128)
+        p = engine.precision
+        talker = engine.model.talker
+        int8 = [m for m in talker.modules() if isinstance(m, Int8Linear)]
+        if p.talker == "int8":
+            assert isinstance(talker.codec_head, Int8Linear) and isinstance(talker.code_predictor.lm_head[0], Int8Linear)
+            assert not isinstance(talker.text_projection.linear_fc1, Int8Linear)  # prompt-only, kept in float
+        else:
+            assert not int8
+        assert engine.model.dtype == p.activation_dtype
+        assert engine.runner.compiled == p.compile_step
+        if p.compile_step:
+            continue  # a compiled step is exercised by the slow tests (a cold compile takes minutes)
+        caps = engine.capabilities
+        voice = caps.speakers[0] if caps.speakers else ""
+        if engine.voices is not None:
+            tone = 0.3 * np.sin(2 * np.pi * 180 * np.arange(24000) / 24000).astype(np.float32)
+            voice = engine.voices.register("probe", (tone, 24000), x_vector_only=True, persist=False).name
+        result = engine.synthesize(SynthesisRequest(
+            text="Hello there.", voice=voice, sampling=GREEDY, max_audio_duration_ms=3 * caps.frame_ms,
+            instructions="A calm voice." if caps.model_type == "voice_design" else ""))
+        assert 1 <= len(result.codes) <= 3 and np.isfinite(result.pcm).all()
+
+
+@pytest.mark.parametrize("dtype,quantization", [("float32", "int8"), ("bfloat16", "none"), ("bfloat16", "int8")])
+def test_within_a_mode_a_request_alone_equals_itself_in_a_batch(tiny_17b_ckpt, dtype, quantization):
+    engine = load_engine(str(tiny_17b_ckpt), dtype=dtype, quantization=quantization, slots=4, max_context=192,
+                         prefill_chunk=16, prefill_budget=32)
+    engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True  # fixed lengths
+    reqs = [SynthesisRequest(text="Hello world, this is a test.", voice="ryan", language="english",
+                             sampling=GREEDY, max_audio_duration_ms=40 * 80),
+            SynthesisRequest(text="今天天气很好。", voice="vivian", language="chinese", seed=3,
+                             max_audio_duration_ms=30 * 80),
+            SynthesisRequest(text="Another one joins.", voice="eric", seed=4, max_audio_duration_ms=20 * 80)]
+    alone = [engine.synthesize(r) for r in reqs]
+    seqs = {engine.submit(r).seq_id: i for i, r in enumerate(reqs)}
+    codes, pcm = {i: [] for i in seqs.values()}, {i: [] for i in seqs.values()}
+    while engine.has_work:
+        for ev in engine.step():
+            codes[seqs[ev.seq_id]].append(ev.codes)
+            pcm[seqs[ev.seq_id]].append(ev.pcm)
+    for i, ref in enumerate(alone):
+        np.testing.assert_array_equal(np.stack(codes[i]), ref.codes, err_msg=f"request {i} codes differ")
+        np.testing.assert_array_equal(np.concatenate(pcm[i]), ref.pcm, err_msg=f"request {i} samples differ")
