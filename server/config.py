@@ -123,7 +123,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", "int", "worker processes (each holds one copy of the model)", "N"),
     Setting("device", "str", "auto | cpu | cuda | cuda:N (auto: cuda if available, resolved by the workers)", "DEV"),
     Setting("dtype", "str", f"talker dtype: {' | '.join(DTYPES)}", "DTYPE"),
-    Setting("codec_dtype", "str", f"codec decoder dtype: {' | '.join(DTYPES)} (keep float32 on CPU)", "DTYPE"),
+    Setting("codec_dtype", "str", f"codec decoder dtype: {' | '.join(DTYPES)} (float16: its convolutions only, "
+            "for CPUs with AVX512-FP16; bfloat16 is for GPUs)", "DTYPE"),
     Setting("quantization", "str", f"{' | '.join(QUANTIZATIONS)}: int8 stores the talker's and code predictor's "
             "weights as int8 (per-channel scales); auto picks each component's precision for the machine "
             "(CPU: int8 + a compiled decode step, float32 codec; reported in GetServiceInfo). none with float32 "

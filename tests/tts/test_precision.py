@@ -16,9 +16,11 @@ from contract.request import GREEDY, SynthesisRequest
 from tts.checkpoint.loading import CheckpointError
 from tts.engine.loader import load_engine
 from tts.engine.precision import choose_precision
+from tts.model import cpu_isa
 from tts.model.quantized import Int8Linear, quantize_per_channel
 
 MODES = [("float32", "none"), ("bfloat16", "none"), ("float32", "int8"), ("bfloat16", "int8"), ("float32", "auto")]
+HAS_FP16 = cpu_isa.detect().avx512_fp16
 PRESETS = ["tiny", "tiny-1.7b", "tiny-voice-design", "tiny-base", "tiny-base-1.7b"]
 
 
@@ -28,10 +30,11 @@ def test_none_with_float32_is_the_exact_default():
                                                                                 False)
 
 
-def test_auto_on_a_cpu_is_int8_with_a_compiled_step_and_a_float32_codec():
+def test_auto_on_a_cpu_is_int8_with_a_compiled_step_and_float16_codec_convolutions_only_where_native():
     p = choose_precision(quantization="auto", dtype="bfloat16", codec_dtype="bfloat16")
+    codec = "float16" if cpu_isa.detect().avx512_fp16 else "float32"
     assert (p.talker, p.code_predictor, p.codec, p.activations, p.compile_step) == (
-        "int8", "int8", "float32", "float32", True)
+        "int8", "int8", codec, "float32", True)
     assert p.machine  # the instruction sets it was chosen for are named
 
 
@@ -107,3 +110,15 @@ def test_within_a_mode_a_request_alone_equals_itself_in_a_batch(tiny_17b_ckpt, d
     for i, ref in enumerate(alone):
         np.testing.assert_array_equal(np.stack(codes[i]), ref.codes, err_msg=f"request {i} codes differ")
         np.testing.assert_array_equal(np.concatenate(pcm[i]), ref.pcm, err_msg=f"request {i} samples differ")
+
+
+@pytest.mark.skipif(not HAS_FP16, reason="float16 convolutions are only offered on CPUs with AVX512-FP16")
+def test_float16_codec_convolutions_stream_exactly_like_their_offline_decode(tiny_ckpt):
+    engine = load_engine(str(tiny_ckpt), codec_dtype="float16", slots=1, max_context=128)
+    codec = engine.runner.codec
+    assert engine.precision.codec == "float16" and codec.dtype == torch.float32
+    assert codec.decoder[0].conv.weight.dtype == torch.float16
+    codes = torch.randint(0, codec.config.codebook_size, (12, codec.config.num_quantizers))
+    state = codec.new_state(1)
+    streamed = torch.cat([codec.step(codes[None, t:t + 1], state)[0] for t in range(len(codes))])
+    assert torch.equal(streamed, codec.decode(codes))

@@ -20,7 +20,8 @@ def _model_args(p: argparse.ArgumentParser, *, dtypes: bool = True) -> None:
     p.add_argument("--model", required=True, help="checkpoint directory or hub id")
     if dtypes:
         p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="talker dtype")
-        p.add_argument("--codec-dtype", default="float32", choices=["float32", "bfloat16"])
+        p.add_argument("--codec-dtype", default="float32", choices=["float32", "bfloat16", "float16"],
+                       help="float16: the codec's convolutions in float16, the rest float32 (CPUs with AVX512-FP16)")
         p.add_argument("--quantization", default="none", choices=["none", "int8", "auto"],
                        help="int8: int8 weights for the talker and code predictor; auto: each component's precision "
                        "for this machine (CPU: int8 + a compiled step); none with float32 is the exact reference")

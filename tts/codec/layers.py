@@ -10,6 +10,11 @@ Protocol shared by the stateful modules: `state_shapes(batch)` lists the shapes 
 consumes, in order, and `forward(x, state)` takes a list of exactly those tensors. Composite modules hand
 consecutive slices of their list to their children. Activations are channels-first `[batch, channels, time]`.
 
+Convolutions may hold their weights in a narrower dtype than the activations (float16 on CPUs with AVX512-FP16,
+see `CodecDecoder.use_float16_convolutions`): their input is cast to the weight dtype and their output back,
+everything between them (SnakeBeta, norms, residual sums, the streaming state) stays in the activation dtype.
+With equal dtypes the casts are no-ops and the arithmetic is unchanged.
+
 Child module names (`conv`, `dwconv`, `block`, `act1`, ...) mirror the checkpoint keys so a strict state-dict
 load works; `nn.Conv1d`/`nn.ConvTranspose1d`/`nn.Linear` are used only as parameter holders, the forward passes
 call the functional ops on exactly the window each call needs.
@@ -54,14 +59,16 @@ class CausalConv1d(nn.Module):
             x = torch.cat((hist, x), dim=-1)
             # Slicing the concatenation (not x) keeps this right when a call is shorter than the context.
             hist.copy_(x[..., x.shape[-1] - self.context :])
+        dtype = x.dtype
+        x = x.to(c.weight.dtype)
         if not self.gemm:
-            return F.conv1d(x, c.weight, c.bias, dilation=c.dilation, groups=c.groups)
+            return F.conv1d(x, c.weight, c.bias, dilation=c.dilation, groups=c.groups).to(dtype)
         cout, cin, k = c.weight.shape
         b, d = x.shape[0], c.dilation[0]
         # cols[b, t, ci, j] = x[b, ci, t + j*d]: the checkpoint's [Cout, Cin*k] weight applies as is.
         cols = x.unfold(2, self.context + 1, 1)[..., ::d].permute(0, 2, 1, 3)  # [B, n, Cin, k] (a view)
         n = cols.shape[1]
-        y = F.linear(cols.reshape(b * n, cin * k), c.weight.view(cout, cin * k), c.bias)
+        y = F.linear(cols.reshape(b * n, cin * k), c.weight.view(cout, cin * k), c.bias).to(dtype)
         return y.view(b, n, cout).transpose(1, 2)
 
 
@@ -91,7 +98,8 @@ class CausalTransConv1d(nn.Module):
         b, cin, n = x.shape
         cout, k, s, o = w.shape[1], w.shape[2], self.stride, self.overlap
         # Batch folded into the GEMM's rows so the weight is streamed once per call, not once per slot.
-        taps = torch.mm(x.transpose(1, 2).reshape(b * n, cin), w.view(cin, cout * k)).view(b, n, cout, k)
+        rows = x.transpose(1, 2).reshape(b * n, cin).to(w.dtype)
+        taps = torch.mm(rows, w.view(cin, cout * k)).to(x.dtype).view(b, n, cout, k)
         blocks = taps[..., :s]  # [B, n, Cout, s]
         if o:
             (tail,) = state  # [B, Cout, s]: the previous call's last spill
@@ -99,7 +107,7 @@ class CausalTransConv1d(nn.Module):
             prev = torch.cat((tail[:, None], spill[:, :-1]), dim=1)  # spill of input j-1, for every block j
             tail.copy_(spill[:, -1])
             blocks = blocks + prev
-        return blocks.permute(0, 2, 1, 3).reshape(b, cout, n * s) + bias[:, None]
+        return blocks.permute(0, 2, 1, 3).reshape(b, cout, n * s) + bias.to(x.dtype)[:, None]
 
 
 class SnakeBeta(nn.Module):

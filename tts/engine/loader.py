@@ -55,6 +55,8 @@ def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: 
     quantize_components(acoustic, precision)
     codec = CodecDecoder.from_checkpoint(where.path / "speech_tokenizer", config.codec, dtype=precision.codec_dtype,
                                          device=dev)
+    if precision.codec == "float16":
+        codec.use_float16_convolutions()
     tokenizer = TextTokenizer.load(where.path, loaded_from_hub=where.loaded_from_hub)
     voices = None
     if config.model_type == "base":

@@ -21,6 +21,7 @@ class CpuIsa:
     amx_bf16: bool  # AMX tiles with bf16 (oneDNN uses them for bf16 GEMMs)
     amx_int8: bool
     vnni: bool  # avx512_vnni or avx_vnni: int8 dot products
+    avx512_fp16: bool  # native float16 arithmetic (oneDNN's f16 convolutions and GEMMs)
 
     @property
     def native_bf16(self) -> bool:
@@ -30,7 +31,8 @@ class CpuIsa:
 
     def describe(self) -> str:
         extras = [name for name, on in (("AMX-BF16", self.amx_bf16), ("AMX-INT8", self.amx_int8),
-                                        ("AVX512-BF16", self.avx512_bf16), ("VNNI", self.vnni)) if on]
+                                        ("AVX512-BF16", self.avx512_bf16), ("AVX512-FP16", self.avx512_fp16),
+                                        ("VNNI", self.vnni)) if on]
         return self.vector + (" + " + ", ".join(extras) if extras else "")
 
 
@@ -54,4 +56,5 @@ def detect() -> CpuIsa:
         amx_bf16="amx_bf16" in flags,
         amx_int8="amx_int8" in flags,
         vnni=bool({"avx512_vnni", "avx_vnni"} & flags),
+        avx512_fp16="avx512_fp16" in flags,
     )
