@@ -16,7 +16,7 @@ PROTOC := $(PY) -m grpc_tools.protoc -Iprotos
 BUF_VERSION ?= 1.75.0
 BUF := npx --yes @bufbuild/buf@$(BUF_VERSION)
 
-.PHONY: setup run test test-slow bench lint clean proto proto-check proto-lint
+.PHONY: setup run test test-slow bench bench-peers quality-gate lint clean proto proto-check proto-lint
 
 setup: $(VENV)/.installed
 
@@ -48,6 +48,22 @@ bench: setup
 	$(PY) -m benchmarks.voice_registration --threads $(THREADS)
 	$(PY) -m benchmarks.concurrency --threads $(THREADS)
 	$(PY) -m benchmarks.grpc_ttfa
+
+# Our precision modes against the vox CPU engine on the same checkpoint (docs/benchmarks.md). vox lives in its
+# own benchmark-only venv, created here; nothing of it is installed into the product's venv.
+PEERS_VENV := .cache/peers-venv
+VOX_VERSION ?= 0.19.5
+$(PEERS_VENV)/.installed:
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q vox-tts==$(VOX_VERSION)
+	touch $@
+
+bench-peers: setup $(PEERS_VENV)/.installed
+	$(PY) -m benchmarks.peers --threads $(THREADS) --peer-python $(PEERS_VENV)/bin/python
+
+# Numerics of every low-precision mode against float32 on the real-dimension random checkpoint (slow: minutes).
+quality-gate: setup
+	$(PY) -m tools.quality_gate --frames 200 --modes int8 auto bf16
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup

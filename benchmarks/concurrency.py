@@ -42,10 +42,11 @@ def percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
 
 
-def run_ours(path, n: int, frames: int, dtype: str, compile_step: bool) -> dict:
-    engine = load_engine(str(path), slots=n, max_context=256, dtype=dtype, prefill_budget=512)
+def run_ours(path, n: int, frames: int, dtype: str, compile_step: bool, quantization: str = "none") -> dict:
+    engine = load_engine(str(path), slots=n, max_context=256, dtype=dtype, prefill_budget=512,
+                         quantization=quantization)
     engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True  # fixed lengths
-    if compile_step:
+    if compile_step and not engine.runner.compiled:
         engine.runner.compile()
     for req in requests(n, 3):  # warm-up at this shape
         engine.submit(req)
@@ -92,11 +93,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--quantization", default="none", choices=["none", "int8", "auto"], help="ours only")
     ap.add_argument("--no-oracle", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     path = ensure_checkpoint(DEFAULT_CKPT)
-    ours = {n: run_ours(path, n, args.frames, args.dtype, args.compile) for n in args.sizes}
+    ours = {n: run_ours(path, n, args.frames, args.dtype, args.compile, args.quantization) for n in args.sizes}
     theirs = {}
     if not args.no_oracle:
         from tests.oracle import load_oracle
@@ -104,7 +106,8 @@ def main() -> None:
         oracle = load_oracle(path, dtype=getattr(torch, args.dtype), attn_implementation="sdpa")
         oracle.model.talker.generation_config.bad_words_ids = [[oracle.model.config.talker_config.codec_eos_token_id]]
         theirs = {n: run_oracle(oracle, n, args.frames) for n in args.sizes}
-    print(f"\nreal-0.6B dims, {args.dtype}{' compiled' if args.compile else ''}, {args.threads} threads, "
+    print(f"\nreal-0.6B dims, {args.dtype}{' compiled' if args.compile else ''}, quantization {args.quantization}, "
+          f"{args.threads} threads, "
           f"{args.frames} frames per request, EOS banned")
     print("| N | ours frames/s (with codec) | ours, model only | oracle frames/s (no codec) | ratio model only | "
           "ours TTFF p50 / p95 (s) | oracle TTFF (s) |")
