@@ -24,6 +24,8 @@ USAGE = """
 ***   .venv/bin/qwen3-tts say "Hello from Qwen3-TTS." -o hello.wav
 ***   .venv/bin/grpcurl -plaintext -d '{{"text":"hi"}}' localhost:{port} qwen3tts.v1.TextToSpeechService/Synthesize
 *** Ctrl-C stops it (in-flight streams get the grace period).
+*** CPU serving at the fastest precision (int8 weights, compiled step; first start compiles for minutes):
+***   make run ARGS="--quantization auto"
 """
 
 
