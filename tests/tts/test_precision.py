@@ -122,3 +122,44 @@ def test_float16_codec_convolutions_stream_exactly_like_their_offline_decode(tin
     state = codec.new_state(1)
     streamed = torch.cat([codec.step(codes[None, t:t + 1], state)[0] for t in range(len(codes))])
     assert torch.equal(streamed, codec.decode(codes))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_compiled_int8_step_gives_a_request_the_same_bits_alone_and_in_a_batch(tiny_17b_ckpt):
+    """The compiled int8 GEMV (tts/model/quantized.py) reduces each row in the same order for every row bucket."""
+    engine = load_engine(str(tiny_17b_ckpt), quantization="int8", slots=4, max_context=192)
+    engine.runner.compile()
+    engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True
+    reqs = [SynthesisRequest(text="Hello world, this is a test.", voice="ryan", language="english",
+                             sampling=GREEDY, max_audio_duration_ms=20 * 80),
+            SynthesisRequest(text="今天天气很好。", voice="vivian", language="chinese", seed=3,
+                             max_audio_duration_ms=20 * 80),
+            SynthesisRequest(text="Another one joins.", voice="eric", seed=4, max_audio_duration_ms=20 * 80)]
+    alone = [engine.synthesize(r) for r in reqs]  # 2-row bucket
+    seqs = {engine.submit(r).seq_id: i for i, r in enumerate(reqs)}  # 4-row bucket
+    codes = {i: [] for i in seqs.values()}
+    while engine.has_work:
+        for ev in engine.step():
+            codes[seqs[ev.seq_id]].append(ev.codes)
+    for i, ref in enumerate(alone):
+        np.testing.assert_array_equal(np.stack(codes[i]), ref.codes, err_msg=f"request {i} codes differ")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_auto_passes_the_quality_gate_on_the_real_dimensions(tmp_path_factory):
+    """Per-layer cosine >= 0.999 and codec SNR >= 40 dB against float32 (tools/quality_gate.py, 50 frames here;
+    `make quality-gate` runs 200)."""
+    from pathlib import Path
+
+    from tools.make_checkpoint import make_checkpoint
+    from tools.quality_gate import DEFAULT_CKPT, gate
+
+    ckpt = DEFAULT_CKPT if (DEFAULT_CKPT / "speech_tokenizer" / "model.safetensors").is_file() else None
+    if ckpt is None:
+        ckpt = Path(tmp_path_factory.mktemp("real-0.6b-cv"))
+        make_checkpoint("real-0.6b-cv", ckpt, seed=0)
+    result = gate("auto", ckpt, frames=50)
+    assert result["min_cosine"] >= 0.999, result["cosine_per_layer"]
+    assert result["codec_snr_db"] >= 40.0

@@ -16,9 +16,34 @@ import torch
 from tts.codec.decoder import CodecDecoder
 from tts.engine.scheduler import Plan
 from tts.engine.sequence import Sequence
-from tts.model.layers import store_linear_weights_transposed
+from tts.model.layers import DecoderLayer, store_linear_weights_transposed
+from tts.model.quantized import Int8Linear, has_int8
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.prompt.builder import Prompt
+
+# Distinct graphs one region may need: row buckets x (talker token, predictor's 2-token and 1-token passes) x
+# prompt chunks; dynamo's default limit (8 per code object, shared by every decoder layer) is too few.
+REGION_GRAPHS = 64
+
+
+def compile_regions(model: Qwen3TTSModel) -> int:
+    """Compile every decoder layer and every int8 head (fullgraph each); the step around them stays eager.
+    Returns how many modules were compiled.
+
+    Why not the whole step: with int8 linears every weight product is an inductor reduction instead of an
+    extern GEMM, ~750 of them per frame, and inductor's fusion pass over one graph that size ran > 30 minutes
+    on 2 cores without finishing. Layers of one shape share their compiled code (their weights are graph
+    inputs), so the real 0.6B model compiles a handful of graphs (~6 min cold on a loaded 2-core machine;
+    inductor's cache makes later starts take seconds), and a frame calls ~120 compiled regions."""
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, REGION_GRAPHS)
+    talker = model.talker
+    regions = [m for m in talker.modules() if isinstance(m, DecoderLayer)]
+    inside = {id(q) for layer in regions for q in layer.modules()}
+    regions += [m for m in talker.modules() if isinstance(m, Int8Linear) and id(m) not in inside]
+    for m in regions:
+        m.compile(fullgraph=True)
+    return len(regions)
+
 
 KV_BUCKET = 64  # attended cache length is rounded up to this, so compiled steps see few distinct shapes
 # From this many slots on, float32 talker weights on CPU are stored transposed (see
@@ -68,8 +93,13 @@ class ModelRunner:
 
         Shapes are static except the attended cache length, which is marked dynamic: the step compiles at most
         once per row bucket it meets (2, 4, 8, ...), never once per length; warm the buckets before serving. The first compile
-        of the real 0.6B model takes minutes on 2 CPU cores; inductor's cache makes later starts take seconds."""
-        self._decode_step = torch.compile(self.model.decode_step, fullgraph=True)
+        of the real 0.6B model takes minutes on 2 CPU cores; inductor's cache makes later starts take seconds.
+
+        With int8 weights the regions are compiled instead of the whole step (`compile_regions`)."""
+        if has_int8(self.model):
+            compile_regions(self.model)
+        else:
+            self._decode_step = torch.compile(self.model.decode_step, fullgraph=True)
         self._compiled = True
 
     @property

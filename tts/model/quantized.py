@@ -33,6 +33,10 @@ from tts.model import cpu_isa
 REDUCTION_MAX_ROWS = 64
 
 
+def has_int8(module: nn.Module) -> bool:
+    return any(isinstance(m, Int8Linear) for m in module.modules())
+
+
 def _int8_gemv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """x [rows, in] @ int8 weight [out, in]^T in float32, written for inductor: one multiply-and-sum over `in`
     per row. Inductor fuses the rows' reductions into one loop over the weight (each int8 vector is loaded
@@ -71,10 +75,11 @@ class Int8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // x.shape[-1]
-        if torch.compiler.is_compiling() and rows <= REDUCTION_MAX_ROWS:
+        # Decode steps carry at most 2 tokens per row (the predictor's first pass); prompt chunks carry more.
+        prompt = x.dim() > 2 and x.shape[-2] > 2
+        if torch.compiler.is_compiling() and not prompt and rows <= REDUCTION_MAX_ROWS:
             y = _int8_gemv(x.reshape(rows, x.shape[-1]), self.weight).view(*x.shape[:-1], self.out_features)
-        elif x.dim() > 2 and x.shape[-2] > 2 and self.prompt_gemm_dtype is not None:
-            # A prompt chunk (decode steps carry at most 2 tokens per row: the predictor's first pass).
+        elif prompt and self.prompt_gemm_dtype is not None:
             gemm = self.prompt_gemm_dtype
             y = F.linear(x.to(gemm), self.weight.to(gemm)).float()
         else:
