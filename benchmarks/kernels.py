@@ -1,0 +1,96 @@
+"""Per-kernel weight streaming: effective GB/s of each linear kernel against the measured memory bandwidth.
+
+    .venv/bin/python -m benchmarks.kernels [--threads 2] [--rows 1 2 4] [--gigabytes 1.0]
+
+One batch-1 decode step multiplies one or two activation rows by every weight matrix once, so each kernel's
+speed is the rate at which it streams weights from memory. Each kernel runs over enough distinct copies of the
+talker's MLP shape (1024 -> 3072 and back; ~1 GB of weights in the kernel's storage dtype) that nothing stays
+in cache, and effective GB/s = weight bytes / time. Kernels:
+- float32 `F.linear` (MKL sgemm/sgemv), bfloat16 `F.linear` (oneDNN; AMX where present);
+- int8 `torch._weight_int8pack_mm` (PyTorch's own weight-only int8 kernel; bf16 activations);
+- int8 inductor GEMV: `tts.model.quantized.Int8Linear` inside `torch.compile` (the kernel `auto` uses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from benchmarks.engine_speed import cpu_model, measure_bandwidth
+from tts.model.quantized import Int8Linear, quantize_per_channel
+
+SHAPES = [(3072, 1024), (1024, 3072)]  # (out, in): the MLP's up/gate and down projections
+
+
+def _time(fn, repeats: int = 5) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _weights(gigabytes: float, bytes_per: int) -> list[torch.Tensor]:
+    per_pair = sum(o * i for o, i in SHAPES) * bytes_per
+    n = max(1, int(gigabytes * 1e9 / per_pair))
+    return [torch.randn(o, i) * 0.02 for _ in range(n) for o, i in SHAPES]
+
+
+def kernels(rows: int, gigabytes: float) -> list[dict]:
+    out = []
+
+    def record(name: str, weights: list, nbytes: int, fn) -> None:
+        t = _time(fn)
+        out.append({"kernel": name, "rows": rows, "ms_per_matrix": t / len(weights) * 1e3, "gb_s": nbytes / t / 1e9})
+
+    x32 = {i: torch.randn(rows, i) for _, i in SHAPES}
+    xbf = {i: v.bfloat16() for i, v in x32.items()}
+
+    ws = _weights(gigabytes, 4)
+    record("float32 F.linear (MKL)", ws, sum(w.numel() * 4 for w in ws), lambda: [F.linear(x32[w.shape[1]], w) for w in ws])
+    ws = [w.bfloat16() for w in _weights(gigabytes, 2)]
+    record("bfloat16 F.linear (oneDNN)", ws, sum(w.numel() * 2 for w in ws),
+           lambda: [F.linear(xbf[w.shape[1]], w) for w in ws])
+    del ws
+    qs = [quantize_per_channel(w) for w in _weights(gigabytes, 1)]
+    qs = [(q, s.bfloat16()) for q, s in qs]
+    record("int8 _weight_int8pack_mm (bf16 act.)", qs, sum(q.numel() for q, _ in qs),
+           lambda: [torch._weight_int8pack_mm(xbf[q.shape[1]], q, s) for q, s in qs])
+    mods = [Int8Linear(q, s.float(), None) for q, s in qs]
+    del qs
+
+    def chain(xs: dict[int, torch.Tensor]) -> list[torch.Tensor]:
+        return [m(xs[m.in_features]) for m in mods]
+
+    compiled = torch.compile(chain, fullgraph=True)
+    record("int8 inductor GEMV (compiled Int8Linear, fp32 act.)", mods, sum(m.weight.numel() for m in mods),
+           lambda: compiled(x32))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rows", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--gigabytes", type=float, default=1.0, help="weights per kernel run (beyond any cache)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    bandwidth = measure_bandwidth()
+    rows = [r for n in args.rows for r in kernels(n, args.gigabytes)]
+    print(f"\nCPU: {cpu_model()}; {args.threads} threads; measured bandwidth {bandwidth:.1f} GB/s (1 GB float32 sum)")
+    print("| kernel | rows | ms per 1024x3072 matrix | effective GB/s | of bandwidth |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['kernel']} | {r['rows']} | {r['ms_per_matrix']:.3f} | {r['gb_s']:.1f} | {r['gb_s'] / bandwidth:.0%} |")
+    print(json.dumps({"bandwidth_gb_s": bandwidth, "kernels": rows}))
+
+
+if __name__ == "__main__":
+    main()
