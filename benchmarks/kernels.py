@@ -53,18 +53,19 @@ def kernels(rows: int, gigabytes: float) -> list[dict]:
     x32 = {i: torch.randn(rows, i) for _, i in SHAPES}
     xbf = {i: v.bfloat16() for i, v in x32.items()}
 
-    ws = _weights(gigabytes, 4)
-    record("float32 F.linear (MKL)", ws, sum(w.numel() * 4 for w in ws), lambda: [F.linear(x32[w.shape[1]], w) for w in ws])
-    ws = [w.bfloat16() for w in _weights(gigabytes, 2)]
-    record("bfloat16 F.linear (oneDNN)", ws, sum(w.numel() * 2 for w in ws),
-           lambda: [F.linear(xbf[w.shape[1]], w) for w in ws])
-    del ws
-    qs = [quantize_per_channel(w) for w in _weights(gigabytes, 1)]
-    qs = [(q, s.bfloat16()) for q, s in qs]
+    w32 = _weights(gigabytes, 4)
+    record("float32 F.linear (MKL)", w32, sum(w.numel() * 4 for w in w32),
+           lambda: [F.linear(x32[w.shape[1]], w) for w in w32])
+    w32 = None
+    wbf = [w.bfloat16() for w in _weights(gigabytes, 2)]
+    record("bfloat16 F.linear (oneDNN)", wbf, sum(w.numel() * 2 for w in wbf),
+           lambda: [F.linear(xbf[w.shape[1]], w) for w in wbf])
+    wbf = None
+    qs = [(q, s.bfloat16()) for q, s in (quantize_per_channel(w) for w in _weights(gigabytes, 1))]
     record("int8 _weight_int8pack_mm (bf16 act.)", qs, sum(q.numel() for q, _ in qs),
            lambda: [torch._weight_int8pack_mm(xbf[q.shape[1]], q, s) for q, s in qs])
     mods = [Int8Linear(q, s.float(), None) for q, s in qs]
-    del qs
+    qs = None
 
     def chain(xs: dict[int, torch.Tensor]) -> list[torch.Tensor]:
         return [m(xs[m.in_features]) for m in mods]
