@@ -37,10 +37,11 @@ def _time(fn, repeats: int = 5) -> float:
     return statistics.median(times)
 
 
-def _weights(gigabytes: float, bytes_per: int) -> list[torch.Tensor]:
+def _weights(gigabytes: float, bytes_per: int, convert=lambda w: w) -> list:
+    """~`gigabytes` of MLP-shaped weights, each converted as it is made (no float32 copy of them all)."""
     per_pair = sum(o * i for o, i in SHAPES) * bytes_per
     n = max(1, int(gigabytes * 1e9 / per_pair))
-    return [torch.randn(o, i) * 0.02 for _ in range(n) for o, i in SHAPES]
+    return [convert(torch.randn(o, i) * 0.02) for _ in range(n) for o, i in SHAPES]
 
 
 def kernels(rows: int, gigabytes: float) -> list[dict]:
@@ -57,11 +58,11 @@ def kernels(rows: int, gigabytes: float) -> list[dict]:
     record("float32 F.linear (MKL)", w32, sum(w.numel() * 4 for w in w32),
            lambda: [F.linear(x32[w.shape[1]], w) for w in w32])
     w32 = None
-    wbf = [w.bfloat16() for w in _weights(gigabytes, 2)]
+    wbf = _weights(gigabytes, 2, torch.Tensor.bfloat16)
     record("bfloat16 F.linear (oneDNN)", wbf, sum(w.numel() * 2 for w in wbf),
            lambda: [F.linear(xbf[w.shape[1]], w) for w in wbf])
     wbf = None
-    qs = [(q, s.bfloat16()) for q, s in (quantize_per_channel(w) for w in _weights(gigabytes, 1))]
+    qs = [(q, s.bfloat16()) for q, s in _weights(gigabytes, 1, quantize_per_channel)]
     record("int8 _weight_int8pack_mm (bf16 act.)", qs, sum(q.numel() for q, _ in qs),
            lambda: [torch._weight_int8pack_mm(xbf[q.shape[1]], q, s) for q, s in qs])
     mods = [Int8Linear(q, s.float(), None) for q, s in qs]
