@@ -63,7 +63,7 @@ bench-peers: setup $(PEERS_VENV)/.installed
 
 # Numerics of every low-precision mode against float32 on the real-dimension random checkpoint (slow: minutes).
 quality-gate: setup
-	$(PY) -m tools.quality_gate --frames 200 --modes int8 auto bf16
+	$(PY) -m tools.quality_gate --frames 200 --modes auto int8 bf16
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup
