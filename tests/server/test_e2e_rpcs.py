@@ -27,6 +27,10 @@ def test_get_service_info_describes_model_limits_and_formats(cv_server, cv_stub)
     assert list(info.languages) == LANGUAGES
     assert info.supports_instructions is False  # 0.6B CustomVoice ignores instructions
     assert info.supports_voice_cloning is False
+    # The default is the exact reference; the worker says what it runs and on what.
+    assert (info.talker_precision, info.code_predictor_precision, info.codec_precision, info.quantization) == (
+        "float32", "float32", "float32", "none")
+    assert info.compute_device
     formats = {f.encoding: (list(f.sample_rates_hertz), f.default_sample_rate_hertz) for f in info.audio_formats}
     pcm = [8000, 16000, 22050, 24000, 44100, 48000]
     mpeg = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]
