@@ -105,6 +105,7 @@ def test_flag_forms_and_paths(tmp_path: Path) -> None:
     (["--device", "gpu"], {}, "device: 'gpu' is not one of auto, cpu, cuda, cuda:N"),
     (["--dtype", "fp8"], {}, "dtype: 'fp8' is not one of float32, bfloat16, float16"),
     (["--codec-dtype", "int8"], {}, "codec_dtype: 'int8' is not one of"),
+    (["--quantization", "int4"], {}, "quantization: 'int4' is not one of none, int8, auto"),
     (["--max-batch", "0"], {}, "max_batch: 0 is out of range 1..1024"),
     (["--max-queue", "-5"], {}, "max_queue: -5 is out of range 0..100000"),
     (["--queue-timeout", "0"], {}, "queue_timeout: 0.0 is out of range (0, 3600] seconds"),
@@ -220,3 +221,12 @@ def test_help_mentions_env_names(capsys: pytest.CaptureFixture[str]) -> None:
         build_parser().parse_args(["--help"])
     out = capsys.readouterr().out
     assert "QWEN3_TTS_PORT" in out and "QWEN3_TTS_AUTH_TOKEN_FILE" in out and "flag > environment > file" in out
+
+
+def test_quantization_defaults_to_exact_and_reaches_the_worker() -> None:
+    from server.app import worker_spec
+
+    assert ServerConfig().quantization == "none"
+    cfg = load_config(["--quantization", "auto"], {})
+    assert worker_spec(cfg, "/tmp/voices").quantization == "auto"
+    assert load_config([], {"QWEN3_TTS_QUANTIZATION": "int8"}).quantization == "int8"
