@@ -32,6 +32,7 @@ from client.messages import (
     AudioChunk,
     AudioFormat,
     FinishReason,
+    Segment,
     ServiceInfo,
     SupportedAudioFormat,
     SynthesisFinished,
@@ -46,7 +47,7 @@ from client.synthesis import Synthesis
 __all__ = [
     "AlreadyExists", "AsyncSynthesis", "AsyncTTSClient", "AudioChunk", "AudioFormat", "Cancelled",
     "DeadlineExceeded", "Encoding", "FailedPrecondition", "FieldViolation", "FinishReason", "Internal",
-    "InvalidArgument", "NotFound", "ProtocolError", "ResourceExhausted", "ServiceInfo", "SupportedAudioFormat",
+    "InvalidArgument", "NotFound", "ProtocolError", "ResourceExhausted", "Segment", "ServiceInfo", "SupportedAudioFormat",
     "Synthesis", "SynthesisFinished", "SynthesisStarted", "TTSClient", "TTSError", "Unauthenticated",
     "Unavailable", "Usage", "Voice", "VoiceType",
 ]

@@ -10,6 +10,7 @@ says so on stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import BinaryIO
 
@@ -42,6 +43,10 @@ def add_parser(sub: argparse._SubParsersAction, conn: argparse.ArgumentParser) -
     p.add_argument("--repetition-penalty", type=float)
     p.add_argument("--greedy", action="store_true", default=None, help="greedy decoding (no sampling)")
     p.add_argument("--priority", choices=["interactive", "batch"], help="scheduling class on the server")
+    p.add_argument("--text-normalization", choices=["auto", "on", "off"],
+                   help="spell out numbers, dates, money... (default: auto, for English and Russian)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the segments the text is spoken in (as spoken), synthesise nothing")
     shown = p.add_mutually_exclusive_group()
     shown.add_argument("--progress", action="store_true", default=None,
                        help="show the progress line even when stderr is not a terminal")
@@ -66,7 +71,7 @@ def read_text(arg: str | None, stdin=None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.output and not args.stream:
+    if not args.output and not args.stream and not args.dry_run:
         raise UsageError("choose where the audio goes: -o FILE (.wav, .flac, .ogg) or --stream (raw PCM to stdout)")
     if args.local and not args.model:
         raise UsageError("--local needs --model DIR_OR_HUB_ID")
@@ -77,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     options = dict(voice=args.voice, language=args.language, instructions=args.instructions, encoding=encoding,
                    sample_rate=args.sample_rate, chunk_ms=args.chunk_ms, seed=args.seed,
                    temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                   repetition_penalty=args.repetition_penalty, greedy=args.greedy, max_audio_ms=args.max_audio_ms)
+                   repetition_penalty=args.repetition_penalty, greedy=args.greedy, max_audio_ms=args.max_audio_ms,
+                   text_normalization=args.text_normalization, segments=args.dry_run,
+                   dry_run=args.dry_run)
     progress = Progress(sys.stderr, sys.stderr.isatty() if args.progress is None else args.progress)
     if args.local:
         from client.local_synthesis import LocalSynthesizer
@@ -90,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _deliver(synthesis: Synthesis, args: argparse.Namespace, progress: Progress) -> int:
     """Read the stream into the file or stdout, with the progress line; returns the exit code."""
+    if args.dry_run:
+        return _print_segments(synthesis)
     with synthesis:  # cancels the call on any early exit (error, Ctrl-C, closed pipe)
         started = synthesis.started
         progress.restart()
@@ -135,3 +144,14 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except OSError:
         pass
+
+
+def _print_segments(synthesis: Synthesis) -> int:
+    """--dry-run: one JSON line per segment (index, source range, the text as it will be spoken)."""
+    with synthesis:
+        for _ in synthesis:
+            pass
+        for s in synthesis.segments:
+            print(json.dumps({"index": s.index, "source": [s.source_start, s.source_end], "text": s.text},
+                             ensure_ascii=False))
+    return 0

@@ -12,6 +12,8 @@ from client.encoding import Encoding
 from qwen3tts.v1 import tts_pb2
 
 PRIORITIES = {"interactive": tts_pb2.PRIORITY_INTERACTIVE, "batch": tts_pb2.PRIORITY_BATCH}
+NORMALIZATION = {"auto": tts_pb2.TEXT_NORMALIZATION_AUTO, "on": tts_pb2.TEXT_NORMALIZATION_ON,
+                 "off": tts_pb2.TEXT_NORMALIZATION_OFF}
 
 
 def synthesize_request(
@@ -19,12 +21,14 @@ def synthesize_request(
     encoding: str | Encoding = Encoding.PCM_S16LE, sample_rate: int = 0, chunk_ms: int = 0, seed: int | None = None,
     temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
     repetition_penalty: float | None = None, greedy: bool | None = None, max_audio_ms: int = 0,
-    priority: str | None = None,
+    priority: str | None = None, text_normalization: str | None = None, segments: bool = False,
+    dry_run: bool = False,
 ) -> tts_pb2.SynthesizeRequest:
+    """`segments`: ask for a segment event as each segment of the text starts; `dry_run`: segments only."""
     msg = tts_pb2.SynthesizeRequest(
         text=text, voice=voice or "", language=language or "", instructions=instructions or "",
         audio_format=tts_pb2.AudioFormat(encoding=Encoding.parse(encoding).proto, sample_rate_hertz=sample_rate),
-        chunk_duration_ms=chunk_ms, max_audio_duration_ms=max_audio_ms,
+        chunk_duration_ms=chunk_ms, max_audio_duration_ms=max_audio_ms, segment_events=segments, dry_run=dry_run,
     )
     if seed is not None:
         msg.seed = seed
@@ -37,6 +41,11 @@ def synthesize_request(
         if priority.lower() not in PRIORITIES:
             raise ValueError(f"unknown priority {priority!r}; choose one of {', '.join(PRIORITIES)}")
         msg.priority = PRIORITIES[priority.lower()]
+    if text_normalization is not None:
+        if text_normalization.lower() not in NORMALIZATION:
+            raise ValueError(f"unknown text normalization {text_normalization!r}; choose one of "
+                             f"{', '.join(NORMALIZATION)}")
+        msg.text_normalization = NORMALIZATION[text_normalization.lower()]
     return msg
 
 

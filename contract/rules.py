@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from contract.capabilities import Capabilities
 from contract.formats import FormatError, resolve_chunk_ms, resolve_format
-from contract.request import Priority, Sampling, SynthesisRequest
+from contract.request import Priority, Sampling, SynthesisRequest, TextNormalization
 
 MAX_SEED = 2**63
 
@@ -86,15 +86,22 @@ def resolve(req: SynthesisRequest, caps: Capabilities) -> SynthesisRequest:
     out.extend(_sampling(req.sampling))
     if not 0 <= req.max_audio_duration_ms <= limits.max_audio_duration_ms:
         bad("max_audio_duration_ms", f"must be in [0, {limits.max_audio_duration_ms}] (the server's limit)")
-    priority = Priority.INTERACTIVE
-    try:
-        priority = Priority(req.priority) if req.priority else Priority.INTERACTIVE
-    except ValueError:
-        bad("priority", f"unknown value {req.priority}")
+    priority = _enum(Priority, req.priority, Priority.INTERACTIVE, "priority", bad)
+    normalization = _enum(TextNormalization, req.text_normalization, TextNormalization.AUTO, "text_normalization",
+                          bad)
     if out:
         raise InvalidRequest(out)
     return replace(req, voice=voice, language=language, instructions=instructions, audio_format=audio_format,
-                   chunk_duration_ms=chunk_ms, priority=priority)
+                   chunk_duration_ms=chunk_ms, priority=priority, text_normalization=normalization)
+
+
+def _enum(kind, value: int, default, field: str, bad):
+    """`value` as a member of `kind` (0 = unset = `default`), or a violation of `field`."""
+    try:
+        return kind(value) if value else default
+    except ValueError:
+        bad(field, f"unknown value {value}")
+        return default
 
 
 def _in(value: float | None, lo: float, hi: float) -> bool:

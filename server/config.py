@@ -35,7 +35,7 @@ from contract.capabilities import Limits
 ENV_PREFIX = "QWEN3_TTS_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice"
-MAX_TEXT_CHARS_LIMIT = 10_000  # the longest text one request may carry
+MAX_TEXT_CHARS_LIMIT = 1_000_000  # the longest text one request may carry (it is spoken segment by segment)
 DTYPES = ("float32", "bfloat16", "float16")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("json", "console")
@@ -65,8 +65,8 @@ class ServerConfig:
     max_queue: int = 32
     queue_timeout: float = 30.0
     default_chunk_ms: int = 80
-    max_text_chars: int = 5_000
-    max_audio_seconds: float = 300.0
+    max_text_chars: int = 100_000
+    max_audio_seconds: float = 3600.0
     max_message_bytes: int = 8 * 1024 * 1024
     grace_period: float = 30.0
     max_connection_age: float = 0.0  # 0: connections live forever
@@ -305,8 +305,8 @@ def validate(cfg: ServerConfig) -> list[str]:
         bad("queue_timeout", f"{cfg.queue_timeout} is out of range (0, 3600] seconds")
     in_range("default_chunk_ms", 20, 100, " ms")
     in_range("max_text_chars", 1, MAX_TEXT_CHARS_LIMIT)
-    if not 0 < cfg.max_audio_seconds <= 3600:
-        bad("max_audio_seconds", f"{cfg.max_audio_seconds} is out of range (0, 3600] seconds")
+    if not 0 < cfg.max_audio_seconds <= 86_400:
+        bad("max_audio_seconds", f"{cfg.max_audio_seconds} is out of range (0, 86400] seconds")
     in_range("max_message_bytes", 64 * 1024, 256 * 1024 * 1024)
     if not 0 <= cfg.grace_period <= 3600:
         bad("grace_period", f"{cfg.grace_period} is out of range 0..3600 seconds")

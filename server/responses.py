@@ -2,11 +2,12 @@
 
     pipeline = ResponsePipeline(request, capabilities, model, received_at)   # a resolved request
     pipeline.started(seed)              -> Started
-    pipeline.frame(pcm)                 -> [Audio, ...]   (sets `cut` once the duration bound is reached)
+    pipeline.frame(pcm, segment)        -> [SegmentStarted?, Audio, ...]   (sets `cut` at the duration bound)
     pipeline.finished(reason, queue_s)  -> [Audio, ..., Finished]
 
 It resamples, cuts chunks of the requested duration and encodes them (server/audio/stream.py), cuts the audio
-exactly at the request's duration bound (or the server's limit), and accounts usage. Pure and transport-free:
+exactly at the request's duration bound (or the server's limit), tells where each text segment starts (with
+`segment_events`), and accounts usage. Pure and transport-free:
 no asyncio, no protobuf, no metrics. The gRPC service and in-process synthesis use it; each door turns the
 events into its own wire format.
 """
@@ -14,6 +15,7 @@ events into its own wire format.
 from __future__ import annotations
 
 import enum
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ import numpy as np
 from contract.capabilities import Capabilities
 from contract.formats import AudioFormat
 from contract.outcome import FinishReason
-from contract.request import SynthesisRequest
+from contract.request import SynthesisRequest, TextSegment
 from server.audio.stream import AudioStream, EncodedChunk
 
 
@@ -43,6 +45,15 @@ class Started:
     seed: int
     language: str
     chunk_duration_ms: int
+
+
+@dataclass(frozen=True)
+class SegmentStarted:
+    index: int
+    text: str  # as spoken
+    source_start: int  # code points of the request's text
+    source_end: int
+    start_sample: int  # at the output rate, in the output timeline
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ class Finished:
     usage: Usage
 
 
-ResponseEvent = Started | Audio | Finished
+ResponseEvent = Started | SegmentStarted | Audio | Finished
 
 
 class ResponsePipeline:
@@ -80,12 +91,26 @@ class ResponsePipeline:
         self.frames = 0
         self.first_audio_at: float | None = None
         self.cut = False  # the duration bound was reached: the generation should stop
+        self._segment = -1  # the last segment announced
 
     def started(self, seed: int) -> Started:
         r = self.request
         return Started(r.request_id, r.audio_format, r.voice, self.caps.model, seed, r.language, r.chunk_duration_ms)
 
-    def frame(self, pcm: np.ndarray) -> list[Audio]:
+    def dry_run(self) -> list[ResponseEvent]:
+        """A dry run's whole stream: started, every segment (all at sample 0: nothing is synthesized),
+        finished. The seed reported is the request's, or one drawn as a synthesis would."""
+        seed = self.request.seed if self.request.seed is not None else secrets.randbits(63)
+        return [self.started(seed), *(self._segment_started(s, 0) for s in self.request.segments),
+                *self.finished(FinishReason.EOS, 0.0)]
+
+    def frame(self, pcm: np.ndarray, segment: int = 0) -> list[SegmentStarted | Audio]:
+        out: list[SegmentStarted | Audio] = []
+        if segment != self._segment and not self.cut:
+            self._segment = segment
+            if self.request.segment_events and segment < len(self.request.segments):
+                start = self.samples * self._audio.format.sample_rate // self.caps.sample_rate
+                out.append(self._segment_started(self.request.segments[segment], start))
         self.frames += 1
         pcm = pcm[:max(0, self.max_samples - self.samples)]
         self.samples += pcm.size
@@ -93,7 +118,11 @@ class ResponsePipeline:
         if self.samples >= self.max_samples and not self.cut:
             self.cut = True
             chunks += self._audio.finish()
-        return self._chunks(chunks)
+        return out + self._chunks(chunks)
+
+    @staticmethod
+    def _segment_started(s: TextSegment, start_sample: int) -> SegmentStarted:
+        return SegmentStarted(s.index, s.text, s.start, s.end, start_sample)
 
     def finished(self, reason: FinishReason, queue_s: float) -> list[Audio | Finished]:
         """The tail and the last event; after a cut, `reason` is whatever the stopped generation reported."""

@@ -83,7 +83,7 @@ class _Loop:
                     self._fail_all(traceback.format_exc())
                     continue
                 for frame in events:
-                    self.outbox.send(p.Frame(self.names[frame.seq_id], frame.index, frame.codes, frame.pcm))
+                    self.outbox.send(p.Frame(self.names[frame.seq_id], frame.index, frame.codes, frame.pcm, frame.segment))
                     if frame.ended is not None:
                         self._finished(frame.seq_id, frame.ended)
             # After every step, and every heartbeat when idle: the parent's view of progress and free slots.

@@ -3,7 +3,7 @@
 Parent -> worker                                Worker -> parent
   Submit(request_id, request, credit)             Ready(worker_id, info)        model loaded and warmed up
   Cancel(request_id)                              Started(request_id, ...)      accepted; seed and limits
-  Credit(request_id, frames)                      Frame(request_id, index, codes, pcm)
+  Credit(request_id, frames)                      Frame(request_id, index, codes, pcm, segment)
   VoiceCommand(request_id, op, ...)               Finished(request_id, reason, ...)
   Shutdown()                                      Failed(request_id, kind, message, violations)
                                                   VoiceResult(request_id, voices | error)
@@ -126,6 +126,7 @@ class Frame:
     index: int
     codes: np.ndarray  # int64 [16]
     pcm: np.ndarray  # float32 [samples_per_frame]
+    segment: int = 0  # the request's text segment this frame speaks
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,10 @@ import time
 
 import grpc
 
-from contract.rules import InvalidRequest, resolve
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 from server import errors
 from server.admission import Admission
-from server.calls import SynthesisCall, capabilities, count_rejection
+from server.calls import SynthesisCall, capabilities, count_rejection, prepare
 from server.config import ServerConfig
 from server.doors import grpc_messages as m
 from server.doors.grpc_errors import abort
@@ -44,17 +43,14 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
         with request_context(request_id, method="Synthesize"):
             try:
                 caps = self._caps()
-                try:
-                    req = resolve(m.synthesis_request(request, request_id), caps)
-                except InvalidRequest as e:
-                    raise errors.invalid(e.violations) from None
+                req = prepare(m.synthesis_request(request, request_id), caps)
                 call = SynthesisCall(req, caps, self.admission, self.metrics, received)
                 # The one place a generation is stopped early: when the RPC ends for any reason (cancel,
                 # deadline, abort). It also covers a client that goes away while a write is blocked: grpc.aio then
                 # abandons this generator without raising in it, and the paused sequence would keep its slot.
                 context.add_done_callback(lambda _: call.close())
                 await context.send_initial_metadata((("x-request-id", request_id),))
-                log.info("request.received", characters=len(req.text), voice=req.voice,
+                log.info("request.received", characters=len(req.text), segments=len(req.segments), voice=req.voice,
                          encoding=req.audio_format.encoding.name, sample_rate=req.audio_format.sample_rate,
                          chunk_ms=req.chunk_duration_ms, priority=int(req.priority))
                 async for event in call.events():

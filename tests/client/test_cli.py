@@ -9,6 +9,7 @@ pipe, exit status, no traceback) run `python -m client` in a subprocess.
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -175,3 +176,11 @@ def test_say_local_equals_the_offline_workers_synth(make_ckpt, tmp_path, capsys)
 def test_the_console_script_is_declared():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["qwen3-tts"] == "client.cli:main"
+
+
+def test_say_dry_run_prints_the_segments_as_spoken(cv_env, capsys):
+    text = "Meet Dr. Smith at 2:30 pm.\n\nThen pay $5."
+    assert main(["say", text, "--dry-run", "--language", "english"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["source"] for x in lines] == [[0, 26], [28, 40]]
+    assert lines[0]["text"].startswith("Meet Doctor Smith at two thirty") and "five dollars" in lines[1]["text"]

@@ -17,7 +17,9 @@ CV_MAX_BATCH = 2
 
 @pytest.fixture(scope="session")
 def cv_server(make_ckpt):
-    with running_server(make_ckpt("tiny"), "--max-batch", str(CV_MAX_BATCH)) as server:
+    # The limits of the tests' requests (and of GetServiceInfo's expected values), not the defaults.
+    with running_server(make_ckpt("tiny"), "--max-batch", str(CV_MAX_BATCH), "--max-text-chars", "5000",
+                        "--max-audio-seconds", "300") as server:
         yield server
 
 

@@ -16,6 +16,7 @@ field names.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections.abc import Callable, Iterator
@@ -36,10 +37,13 @@ from tts.engine.scheduler import Scheduler
 from tts.engine.sequence import Sequence, Status
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.model.sampling import resolve_sampling
-from tts.prompt.builder import Prompt, build_prompt
+from tts.prompt.builder import build_prompt
 from tts.prompt.tokenizer import TextTokenizer
 from tts.voices.registry import VoiceRegistry
 from tts.voices.store import VoiceError
+from tts.voices.voice import VoicePrompt
+
+log = logging.getLogger(__name__)
 
 # Prefill work per step (docs/architecture.md): whole chunks of 64 prompt tokens, 64 tokens per step while
 # streams decode, up to 512 when none does.
@@ -58,6 +62,7 @@ class Frame:
     index: int  # frame number within the utterance
     codes: np.ndarray  # int64 [16]
     pcm: np.ndarray  # float32 [samples_per_frame]
+    segment: int = 0  # the text segment it belongs to
     ended: Outcome | None = None  # set on a sequence's last frame
 
 
@@ -82,6 +87,7 @@ class Engine:
         self.scheduler = Scheduler(slots, prefill_chunk, prefill_budget, idle_prefill_budget)
         self._ids = count()
         self.sequences: dict[int, Sequence] = {}
+        self._voices: dict[int, VoicePrompt | None] = {}  # a sequence's voice, for its later segments' prompts
         self.steps = 0
 
     @property
@@ -94,10 +100,12 @@ class Engine:
 
     # ------------------------------------------------------------------ requests
     def submit(self, req: SynthesisRequest, *, credit: int | None = None) -> Sequence:
-        """Build the prompt and queue a resolved request. Raises RequestError naming the fields."""
-        token = self.tokenizer.contains_special_token(req.text)
-        if token is not None:
-            raise RequestError([Violation("text", f"contains the control token {token!r}")])
+        """Build the first segment's prompt and queue a resolved request. Raises RequestError naming the fields."""
+        texts = tuple(s.text for s in req.segments) or (req.text,)
+        for text in texts:
+            token = self.tokenizer.contains_special_token(text)
+            if token is not None:
+                raise RequestError([Violation("text", f"contains the control token {token!r}")])
         voice = None
         if self.config.model_type == "base":
             try:
@@ -106,37 +114,48 @@ class Engine:
                 raise RequestError([Violation("voice", str(e))]) from e
         elif self.config.model_type == "custom_voice" and req.voice not in self.config.talker.speakers:
             raise RequestError([Violation("voice", f"{req.voice!r} is not a speaker of this checkpoint")])
-        prompt = build_prompt(self.model, self.tokenizer, req, voice)
+        prompt = build_prompt(self.model, self.tokenizer, req, voice, texts[0])
+        bound = math.ceil(req.max_audio_duration_ms / self.capabilities.frame_ms) if req.max_audio_duration_ms else 0
+        # Later segments' prompts are built when they start; check now that each will fit the context.
+        fixed = prompt.length - prompt.text_tokens  # the prompt around the text (the same for every segment)
+        guards = [self._segment_budget(req, prompt.length, prompt.text_tokens, bound if len(texts) == 1 else 0)]
+        for text in texts[1:]:
+            tokens = len(self.tokenizer.encode(text))
+            guards.append(self._segment_budget(req, fixed + tokens + 1, tokens, 0))
         seq = Sequence(
             seq_id=next(self._ids),
+            request=req,
+            texts=texts,
             sampling=resolve_sampling(req.sampling, self.config.generation),
             seed=req.seed if req.seed is not None else secrets.randbits(63),
-            max_frames=self._max_frames(req, prompt),
+            max_frames=bound or sum(guards),
             prompt_len=prompt.length,
+            segment_max_frames=guards[0],
             credit=credit,
         )
         self.runner.stage(seq, prompt)
+        self._voices[seq.seq_id] = voice
         self.sequences[seq.seq_id] = seq
         self.scheduler.add(seq)
         return seq
 
-    def _max_frames(self, req: SynthesisRequest, prompt: Prompt) -> int:
-        prompt_len = prompt.length
+    def _segment_budget(self, req: SynthesisRequest, prompt_len: int, text_tokens: int, bound: int) -> int:
+        """A segment's frames at most: the request's own bound (a one-segment request), else the runaway guard
+        from its text (with slack when instructions may slow the speech), within what its context leaves."""
         room = self.max_context - prompt_len
-        text_tokens = max(prompt.text_tokens, 1)
-        needed = MIN_FRAMES_PER_TEXT_TOKEN * text_tokens
+        needed = MIN_FRAMES_PER_TEXT_TOKEN * max(text_tokens, 1)
         if needed > room:  # the text itself does not fit, whatever the duration bound says
             raise RequestError([Violation("text", (
                 f"too long for this engine: its prompt takes {prompt_len} of {self.max_context} context positions, "
                 f"leaving room for {max(room, 0)} audio frames; the text needs about {needed}"))])
-        if req.max_audio_duration_ms:
-            frames = math.ceil(req.max_audio_duration_ms / self.capabilities.frame_ms)
-            if frames > room:
+        if bound:
+            if bound > room:
                 raise RequestError([Violation("max_audio_duration_ms", (
-                    f"{frames} frames do not fit: the prompt takes {prompt_len} of this engine's "
+                    f"{bound} frames do not fit: the prompt takes {prompt_len} of this engine's "
                     f"{self.max_context} context positions"))])
-            return frames
-        return min(self.config.generation.max_new_tokens - 1, room, max_frames_for_text(text_tokens))
+            return bound
+        guard = max_frames_for_text(text_tokens, bool(req.instructions))
+        return min(self.config.generation.max_new_tokens - 1, room, guard)
 
     def cancel(self, seq_id: int) -> Outcome | None:
         """Stop a sequence; its slot is free for the next step. Its outcome (cancelled), or None if it is
@@ -181,13 +200,27 @@ class Engine:
         for e in self.scheduler.postprocess(plan, [bool(out.next_code0[s.slot] == eos_id) for s in plan.decode]):
             seq = e.seq
             frames.append(Frame(seq.seq_id, e.index, out.codes[seq.slot].copy(), out.pcm[seq.slot].copy(),
-                                self._retire(seq) if e.reason is not None else None))
+                                e.segment, self._retire(seq) if e.reason is not None else None))
+            if e.segment_ended:
+                self._start_next_segment(seq, e.runaway)
         return frames
+
+    def _start_next_segment(self, seq: Sequence, runaway: bool) -> None:
+        """The segment that just ended was not the last: stage the next one's prompt in the same slot."""
+        if runaway:
+            log.warning("sequence %d: segment %d reached its runaway guard (%d frames) without end of speech; "
+                        "going on with the next segment", seq.seq_id, seq.segment - 1, seq.segment_max_frames)
+        req = seq.request
+        prompt = build_prompt(self.model, self.tokenizer, req, self._voices[seq.seq_id], seq.texts[seq.segment])
+        self.runner.stage(seq, prompt)
+        self.scheduler.segment_prompt(seq, prompt.length,
+                                      self._segment_budget(req, prompt.length, prompt.text_tokens, 0))
 
     def _retire(self, seq: Sequence) -> Outcome:
         """Drop an ended sequence's prompt and bookkeeping; its outcome."""
         self.runner.release(seq)
         self.sequences.pop(seq.seq_id, None)
+        self._voices.pop(seq.seq_id, None)
         rel = lambda t: None if t is None else t - seq.submitted_at  # noqa: E731
         return Outcome(seq.finish_reason, seq.frames, rel(seq.admitted_at) or 0.0, rel(seq.first_frame_at))
 

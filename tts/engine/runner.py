@@ -86,10 +86,11 @@ class ModelRunner:
 
     @torch.inference_mode()
     def admit(self, seq: Sequence) -> None:
-        """Write a sequence's parameters, seed and text track into its slot and reset the slot's codec."""
+        """Write a sequence's parameters, its segment's seed and text track into its slot; at its first segment
+        also reset the slot's codec (later segments continue the same codec stream: no seam)."""
         st, slot, s = self.model.state, seq.slot, seq.sampling
         prompt = self.prompts[seq.seq_id]
-        st.seed[slot] = seq.seed
+        st.seed[slot] = seq.segment_seed
         st.repetition_penalty[slot] = s.repetition_penalty
         st.talker_sampling.write(slot, s.talker)
         st.predictor_sampling.write(slot, s.predictor)
@@ -99,6 +100,8 @@ class ModelRunner:
         # Until its prompt is in, the slot rides along in decode steps (static shapes); park its throw-away
         # key/value writes at the last cache position, which is rewritten before it is ever attended.
         st.position[slot] = self.max_context - 1
+        if seq.segment > 0:
+            return
         if prompt.codec_prime is not None:  # an ICL voice: continue from its reference audio
             self.codec_state.load_slot(slot, prompt.codec_prime)
         else:

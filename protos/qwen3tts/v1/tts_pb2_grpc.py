@@ -70,7 +70,9 @@ class TextToSpeechServiceServicer:
         """Synthesizes `text` and streams the audio while it is generated.
 
         The stream is exactly: one `started` event, then zero or more `audio` events in order
-        (sequence_number 0, 1, 2, ... without gaps), then one `finished` event, then status OK.
+        (sequence_number 0, 1, 2, ... without gaps), then one `finished` event, then status OK. With
+        `segment_events` (or `dry_run`), `segment` events come between them, each before the audio of its
+        segment.
         Any other ending (a non-OK status, with or without audio already sent) means the audio is
         incomplete: discard it and retry the whole request if appropriate.
 
