@@ -48,6 +48,9 @@ bench: setup
 	$(PY) -m benchmarks.voice_registration --threads $(THREADS)
 	$(PY) -m benchmarks.concurrency --threads $(THREADS)
 	$(PY) -m benchmarks.grpc_ttfa
+	$(PY) -m benchmarks.text_frontend
+	$(PY) -m benchmarks.long_text --threads $(THREADS)
+	$(PY) -m benchmarks.encoders
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup
