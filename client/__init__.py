@@ -41,11 +41,12 @@ from client.messages import (
     Voice,
     VoiceType,
 )
+from client.requests import FLUSH
 from client.sync_client import TTSClient
 from client.synthesis import Synthesis
 
 __all__ = [
-    "AlreadyExists", "AsyncSynthesis", "AsyncTTSClient", "AudioChunk", "AudioFormat", "Cancelled",
+    "FLUSH", "AlreadyExists", "AsyncSynthesis", "AsyncTTSClient", "AudioChunk", "AudioFormat", "Cancelled",
     "DeadlineExceeded", "Encoding", "FailedPrecondition", "FieldViolation", "FinishReason", "Internal",
     "InvalidArgument", "NotFound", "ProtocolError", "ResourceExhausted", "Segment", "ServiceInfo", "SupportedAudioFormat",
     "Synthesis", "SynthesisFinished", "SynthesisStarted", "TTSClient", "TTSError", "Unauthenticated",

@@ -59,6 +59,18 @@ class BaseClient(Generic[S]):
             priority=priority, text_normalization=text_normalization, segments=segments, dry_run=dry_run)
         return self._start(msg, *self.connection.call_options(timeout, request_id))
 
+    def synthesize_stream_input(self, texts, *, timeout: float | None = None, request_id: str | None = None,
+                                **options) -> S:
+        """Speak a text while it is being written: `texts` yields its pieces (any length, e.g. an LLM's tokens;
+        `client.FLUSH` speaks what is buffered now); its end ends the input. Options are those of
+        `synthesize` (without the text). The stream announces each segment as it starts."""
+        msg = synthesize_request("", **options)
+        return self._start_streaming(msg, texts, *self.connection.call_options(timeout, request_id))
+
     def _start(self, msg: tts_pb2.SynthesizeRequest, timeout: float | None, request_id: str,
                metadata: tuple) -> S:
+        raise NotImplementedError
+
+    def _start_streaming(self, config: tts_pb2.SynthesizeRequest, texts, timeout: float | None, request_id: str,
+                         metadata: tuple) -> S:
         raise NotImplementedError

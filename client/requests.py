@@ -6,6 +6,7 @@ which keeps one source of truth for the limits (GetServiceInfo reports them).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from client.encoding import Encoding
@@ -47,6 +48,31 @@ def synthesize_request(
                              f"{', '.join(NORMALIZATION)}")
         msg.text_normalization = NORMALIZATION[text_normalization.lower()]
     return msg
+
+
+FLUSH = object()  # in a streaming-input text iterable: speak what is buffered now, even mid-sentence
+
+
+def streaming_requests(config: tts_pb2.SynthesizeRequest, texts) -> Iterator[tts_pb2.StreamingSynthesizeRequest]:
+    """StreamingSynthesize's input: the config (a SynthesizeRequest without text), then each piece of `texts`
+    (strings of any length, or FLUSH)."""
+    yield tts_pb2.StreamingSynthesizeRequest(config=config)
+    for piece in texts:
+        yield _piece(piece)
+
+
+async def streaming_requests_async(config: tts_pb2.SynthesizeRequest, texts) -> AsyncIterator[
+        tts_pb2.StreamingSynthesizeRequest]:
+    """As `streaming_requests`, for an async iterable of pieces."""
+    yield tts_pb2.StreamingSynthesizeRequest(config=config)
+    async for piece in texts:
+        yield _piece(piece)
+
+
+def _piece(piece) -> tts_pb2.StreamingSynthesizeRequest:
+    if piece is FLUSH:
+        return tts_pb2.StreamingSynthesizeRequest(flush=True)
+    return tts_pb2.StreamingSynthesizeRequest(text=piece)
 
 
 def register_voice_request(

@@ -36,12 +36,16 @@ class InvalidRequest(ValueError):
         self.violations = violations
 
 
-def resolve(req: SynthesisRequest, caps: Capabilities) -> SynthesisRequest:
+def resolve(req: SynthesisRequest, caps: Capabilities, *, streaming: bool = False) -> SynthesisRequest:
+    """`streaming`: the configuration of a streaming-input session; its text comes later (and must be empty)."""
     out: list[Violation] = []
     bad = lambda f, m: out.append(Violation(f, m))  # noqa: E731
     limits = caps.limits
 
-    if not req.text.strip():
+    if streaming:
+        if req.text:
+            bad("text", "must be empty in a session configuration: send the text after it")
+    elif not req.text.strip():
         bad("text", "must not be empty")
     elif len(req.text) > limits.max_text_characters:
         bad("text", f"is {len(req.text)} characters; the limit is {limits.max_text_characters}")

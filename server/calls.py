@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from contract.capabilities import Capabilities, Limits
 from contract.outcome import FinishReason
@@ -39,6 +40,14 @@ def prepare(request: SynthesisRequest, caps: Capabilities) -> SynthesisRequest:
     end); raises ServiceError(INVALID_ARGUMENT) naming every field at fault."""
     try:
         return plan(resolve(request, caps))
+    except InvalidRequest as e:
+        raise errors.invalid(e.violations) from None
+
+
+def prepare_session(config: SynthesisRequest, caps: Capabilities) -> SynthesisRequest:
+    """A streaming session's configuration (no text yet), resolved; it always announces its segments."""
+    try:
+        return replace(resolve(config, caps, streaming=True), segment_events=True)
     except InvalidRequest as e:
         raise errors.invalid(e.violations) from None
 

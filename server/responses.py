@@ -34,6 +34,7 @@ class Ending(enum.IntEnum):
 
     END_OF_SPEECH = 1  # the model ended the utterance
     MAX_DURATION = 2  # cut at the request's duration bound or the server's limit
+    CANCELLED = 3  # a streaming session's turn, interrupted (barge-in); not a value of the gRPC enum
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class ResponsePipeline:
         self.first_audio_at: float | None = None
         self.cut = False  # the duration bound was reached: the generation should stop
         self._segment = -1  # the last segment announced
+        self.segments = list(request.segments)  # by index; a streaming session adds them as its text arrives
 
     def started(self, seed: int) -> Started:
         r = self.request
@@ -108,9 +110,9 @@ class ResponsePipeline:
         out: list[SegmentStarted | Audio] = []
         if segment != self._segment and not self.cut:
             self._segment = segment
-            if self.request.segment_events and segment < len(self.request.segments):
+            if self.request.segment_events and segment < len(self.segments):
                 start = self.samples * self._audio.format.sample_rate // self.caps.sample_rate
-                out.append(self._segment_started(self.request.segments[segment], start))
+                out.append(self._segment_started(self.segments[segment], start))
         self.frames += 1
         pcm = pcm[:max(0, self.max_samples - self.samples)]
         self.samples += pcm.size

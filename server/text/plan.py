@@ -2,24 +2,30 @@
 
     request = plan(resolve(request, capabilities))     # request.segments filled
 
-The text is cut into segments (segment.py: sentences grouped up to a budget, a quick first one) in its
-language (for `auto`, the language its script shows, so that Russian text is split by razdel), then each
-segment is normalized (normalize/: English and Russian; other languages pass through) per the request's
-`text_normalization`. Boundaries are a function of the text alone. Used by every door, in-process synthesis
-and the offline CLI.
+The text is cut into segments (segment.py: sentences grouped up to a budget, a quick first one; for `auto`
+each sentence is split by its script, so Russian by razdel), then each segment is normalized (normalize/:
+English and Russian, an `auto` segment in the language its script shows; other languages pass through) per
+the request's `text_normalization`. Both are functions of the text alone, segment by segment, so a text that
+arrives in pieces (streaming input: `IncrementalSegmenter` + `spoken`) gives exactly the same segments. Used
+by every door, in-process synthesis and the offline CLI.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from contract.request import SynthesisRequest, TextSegment
-from server.text.normalize import apply, detect_language
-from server.text.segment import segment
+from server.text.normalize import apply
+from server.text.segment import Segment, segment
 
 
 def plan(req: SynthesisRequest) -> SynthesisRequest:
-    language = req.language if req.language != "auto" else detect_language(req.text) or "auto"
-    segments = tuple(TextSegment(s.index, s.start, s.end, apply(s.text, language, req.text_normalization))
-                     for s in segment(req.text, language))
-    return replace(req, segments=segments)
+    return replace(req, segments=spoken(req, segment(req.text, req.language)))
+
+
+def spoken(req: SynthesisRequest, segments: Iterable[Segment], first_index: int = 0) -> tuple[TextSegment, ...]:
+    """Segments of the request's text as they will be spoken (normalized per the request), numbered from
+    `first_index` (a streaming session numbers its segments across turns)."""
+    return tuple(TextSegment(first_index + s.index, s.start, s.end,
+                             apply(s.text, req.language, req.text_normalization)) for s in segments)

@@ -23,6 +23,7 @@ def test_package_and_service() -> None:
               for m in SERVICE.methods}
     assert shapes == {
         "Synthesize": ("SynthesizeRequest", "SynthesizeResponse", True, False),
+        "StreamingSynthesize": ("StreamingSynthesizeRequest", "SynthesizeResponse", True, True),
         "ListVoices": ("ListVoicesRequest", "ListVoicesResponse", False, False),
         "GetServiceInfo": ("GetServiceInfoRequest", "GetServiceInfoResponse", False, False),
         "RegisterVoice": ("RegisterVoiceRequest", "RegisterVoiceResponse", False, False),

@@ -64,6 +64,7 @@ class Frame:
     pcm: np.ndarray  # float32 [samples_per_frame]
     segment: int = 0  # the text segment it belongs to
     ended: Outcome | None = None  # set on a sequence's last frame
+    parked: bool = False  # an open sequence's last frame before it waits for more text (no slot meanwhile)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Engine:
         self._ids = count()
         self.sequences: dict[int, Sequence] = {}
         self._voices: dict[int, VoicePrompt | None] = {}  # a sequence's voice, for its later segments' prompts
+        self._fixed: dict[int, int] = {}  # an open sequence's prompt length around its text
         self.steps = 0
 
     @property
@@ -99,13 +101,13 @@ class Engine:
         return self.runner.max_context
 
     # ------------------------------------------------------------------ requests
-    def submit(self, req: SynthesisRequest, *, credit: int | None = None) -> Sequence:
-        """Build the first segment's prompt and queue a resolved request. Raises RequestError naming the fields."""
-        texts = tuple(s.text for s in req.segments) or (req.text,)
-        for text in texts:
-            token = self.tokenizer.contains_special_token(text)
-            if token is not None:
-                raise RequestError([Violation("text", f"contains the control token {token!r}")])
+    def submit(self, req: SynthesisRequest, *, credit: int | None = None, open: bool = False) -> Sequence:
+        """Build the first segment's prompt and queue a resolved request. Raises RequestError naming the fields.
+
+        `open`: streaming text input: the segments come later (`append`), the first of them possibly in `req`;
+        the sequence parks, holding no slot, whenever it has spoken all it has."""
+        texts = [s.text for s in req.segments] or ([] if open else [req.text])
+        self._check_texts(texts)
         voice = None
         if self.config.model_type == "base":
             try:
@@ -114,30 +116,88 @@ class Engine:
                 raise RequestError([Violation("voice", str(e))]) from e
         elif self.config.model_type == "custom_voice" and req.voice not in self.config.talker.speakers:
             raise RequestError([Violation("voice", f"{req.voice!r} is not a speaker of this checkpoint")])
-        prompt = build_prompt(self.model, self.tokenizer, req, voice, texts[0])
         bound = math.ceil(req.max_audio_duration_ms / self.capabilities.frame_ms) if req.max_audio_duration_ms else 0
-        # Later segments' prompts are built when they start; check now that each will fit the context.
-        fixed = prompt.length - prompt.text_tokens  # the prompt around the text (the same for every segment)
-        guards = [self._segment_budget(req, prompt.length, prompt.text_tokens, bound if len(texts) == 1 else 0)]
-        for text in texts[1:]:
-            tokens = len(self.tokenizer.encode(text))
-            guards.append(self._segment_budget(req, fixed + tokens + 1, tokens, 0))
+        prompt, guards = None, []
+        if texts:
+            prompt = build_prompt(self.model, self.tokenizer, req, voice, texts[0])
+            one = len(texts) == 1 and not open  # a plain request's own bound replaces its runaway guard
+            guards = [self._segment_budget(req, prompt.length, prompt.text_tokens, bound if one else 0)]
+            # Later segments' prompts are built when they start; check now that each will fit the context.
+            guards += self._check_fit(req, prompt.length - prompt.text_tokens, texts[1:])
         seq = Sequence(
             seq_id=next(self._ids),
             request=req,
             texts=texts,
             sampling=resolve_sampling(req.sampling, self.config.generation),
             seed=req.seed if req.seed is not None else secrets.randbits(63),
-            max_frames=bound or sum(guards),
-            prompt_len=prompt.length,
-            segment_max_frames=guards[0],
+            max_frames=bound or (2**62 if open else sum(guards)),
+            prompt_len=prompt.length if prompt else 0,
+            segment_max_frames=guards[0] if guards else 0,
+            open=open,
             credit=credit,
         )
-        self.runner.stage(seq, prompt)
         self._voices[seq.seq_id] = voice
         self.sequences[seq.seq_id] = seq
-        self.scheduler.add(seq)
+        if prompt is not None:
+            self.runner.stage(seq, prompt)
+        self.scheduler.add(seq, parked=prompt is None)
         return seq
+
+    def append(self, seq_id: int, texts: list[str], *, end: bool = False) -> Outcome | None:
+        """More segments for an open sequence (and, with `end`, the last of them). Raises RequestError for a
+        text this engine cannot speak. Returns the outcome when `end` finds it parked with nothing left."""
+        seq = self.sequences.get(seq_id)
+        if seq is None:
+            return None
+        self._check_texts(texts)
+        if texts:
+            self._check_fit(seq.request, self._fixed_prompt(seq), texts)
+        seq.texts.extend(texts)
+        if end:
+            seq.open = False
+        if seq.status is Status.PARKED:
+            if seq.segment < len(seq.texts):
+                self._stage_segment(seq)
+                self.scheduler.resume(seq)
+            elif not seq.open:
+                self.scheduler.finish(seq, FinishReason.EOS)
+                return self._retire(seq)
+        return None
+
+    def interrupt(self, seq_id: int) -> bool:
+        """Barge-in on an open sequence: drop the segments it has not spoken and stop the one it speaks now,
+        before the next step; it parks (its codec state kept: the next words continue the same stream)."""
+        seq = self.sequences.get(seq_id)
+        if seq is None or not seq.open or seq.status is Status.PARKED:
+            return False
+        del seq.texts[seq.segment + 1:]
+        slot = seq.slot
+        self.scheduler.park(seq)
+        if slot is not None:
+            self.runner.set_aside(seq, slot)
+        self.runner.release(seq)
+        return True
+
+    def _check_texts(self, texts: list[str]) -> None:
+        for text in texts:
+            token = self.tokenizer.contains_special_token(text)
+            if token is not None:
+                raise RequestError([Violation("text", f"contains the control token {token!r}")])
+
+    def _fixed_prompt(self, seq: Sequence) -> int:
+        """The prompt around a segment's text (the same for every segment of a request)."""
+        if seq.seq_id not in self._fixed:
+            probe = build_prompt(self.model, self.tokenizer, seq.request, self._voices[seq.seq_id], "a")
+            self._fixed[seq.seq_id] = probe.length - probe.text_tokens
+        return self._fixed[seq.seq_id]
+
+    def _check_fit(self, req: SynthesisRequest, fixed: int, texts: list[str]) -> list[int]:
+        """Each of these segments' runaway guard; RequestError if one will not fit the context when it starts."""
+        out = []
+        for text in texts:
+            tokens = len(self.tokenizer.encode(text))
+            out.append(self._segment_budget(req, fixed + tokens + 1, tokens, 0))
+        return out
 
     def _segment_budget(self, req: SynthesisRequest, prompt_len: int, text_tokens: int, bound: int) -> int:
         """A segment's frames at most: the request's own bound (a one-segment request), else the runaway guard
@@ -200,16 +260,18 @@ class Engine:
         for e in self.scheduler.postprocess(plan, [bool(out.next_code0[s.slot] == eos_id) for s in plan.decode]):
             seq = e.seq
             frames.append(Frame(seq.seq_id, e.index, out.codes[seq.slot].copy(), out.pcm[seq.slot].copy(),
-                                e.segment, self._retire(seq) if e.reason is not None else None))
+                                e.segment, self._retire(seq) if e.reason is not None else None, e.parked))
+            if e.runaway:
+                log.warning("sequence %d: segment %d reached its runaway guard (%d frames) without end of speech; "
+                            "going on with the next segment", seq.seq_id, e.segment, seq.segment_max_frames)
             if e.segment_ended:
-                self._start_next_segment(seq, e.runaway)
+                self._stage_segment(seq)
+            elif e.parked:
+                self.runner.set_aside(seq, seq.slot)
         return frames
 
-    def _start_next_segment(self, seq: Sequence, runaway: bool) -> None:
-        """The segment that just ended was not the last: stage the next one's prompt in the same slot."""
-        if runaway:
-            log.warning("sequence %d: segment %d reached its runaway guard (%d frames) without end of speech; "
-                        "going on with the next segment", seq.seq_id, seq.segment - 1, seq.segment_max_frames)
+    def _stage_segment(self, seq: Sequence) -> None:
+        """Build and stage the prompt of the segment a sequence starts next."""
         req = seq.request
         prompt = build_prompt(self.model, self.tokenizer, req, self._voices[seq.seq_id], seq.texts[seq.segment])
         self.runner.stage(seq, prompt)
@@ -221,6 +283,7 @@ class Engine:
         self.runner.release(seq)
         self.sequences.pop(seq.seq_id, None)
         self._voices.pop(seq.seq_id, None)
+        self._fixed.pop(seq.seq_id, None)
         rel = lambda t: None if t is None else t - seq.submitted_at  # noqa: E731
         return Outcome(seq.finish_reason, seq.frames, rel(seq.admitted_at) or 0.0, rel(seq.first_frame_at))
 

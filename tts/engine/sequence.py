@@ -2,7 +2,9 @@
 
 A request's text may come in several segments (contract.request.TextSegment), each its own talker generation
 in the same slot, one after the other: its own prompt, KV rows from position 0 and random stream, while the
-codec's streaming state carries over, so the audio is one seamless stream.
+codec's streaming state carries over, so the audio is one seamless stream. An *open* sequence (streaming text
+input) gets its segments while it speaks; when it has spoken all it has, it parks: it gives its slot back,
+its codec state is kept aside, and it is admitted again (into any free slot) when its next text arrives.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Status(enum.Enum):
     WAITING = "waiting"  # queued, no slot yet
     PREFILLING = "prefilling"  # owns a slot, prompt partly in the KV cache
     DECODING = "decoding"  # producing one frame per step
+    PARKED = "parked"  # open, has spoken every segment it has: no slot until more text arrives
     FINISHED = "finished"
 
 
@@ -27,7 +30,7 @@ class Status(enum.Enum):
 class Sequence:
     seq_id: int
     request: SynthesisRequest
-    texts: tuple[str, ...]  # what each segment speaks
+    texts: list[str]  # what each segment speaks (an open sequence gets more as its text arrives)
     sampling: ResolvedSampling
     seed: int  # the request's; segment 0 uses it as is, later ones a stream derived from it (segment_seed)
     max_frames: int  # for the whole request
@@ -40,6 +43,7 @@ class Sequence:
     segment: int = 0  # the segment being generated
     segment_frames: int = 0  # its frames so far
     finish_reason: FinishReason | None = None
+    open: bool = False  # more segments may still come (streaming text input)
     # Frames the consumer can still take (None = unlimited). At zero the sequence is paused, not dropped.
     credit: int | None = None
     submitted_at: float = 0.0  # time.monotonic() stamps, for queue time and time to first frame
@@ -55,8 +59,8 @@ class Sequence:
         return self.status is Status.FINISHED
 
     @property
-    def last_segment(self) -> bool:
-        return self.segment == len(self.texts) - 1
+    def has_next_segment(self) -> bool:
+        return self.segment + 1 < len(self.texts)
 
     @property
     def segment_seed(self) -> int:

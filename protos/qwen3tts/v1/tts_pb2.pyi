@@ -124,6 +124,16 @@ class SynthesizeRequest(_message.Message):
     dry_run: bool
     def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., language: _Optional[str] = ..., instructions: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., chunk_duration_ms: _Optional[int] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[SamplingParameters, _Mapping]] = ..., max_audio_duration_ms: _Optional[int] = ..., priority: _Optional[_Union[Priority, str]] = ..., text_normalization: _Optional[_Union[TextNormalization, str]] = ..., segment_events: _Optional[bool] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
+class StreamingSynthesizeRequest(_message.Message):
+    __slots__ = ("config", "text", "flush")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    FLUSH_FIELD_NUMBER: _ClassVar[int]
+    config: SynthesizeRequest
+    text: str
+    flush: bool
+    def __init__(self, config: _Optional[_Union[SynthesizeRequest, _Mapping]] = ..., text: _Optional[str] = ..., flush: _Optional[bool] = ...) -> None: ...
+
 class SynthesizeResponse(_message.Message):
     __slots__ = ("started", "audio", "finished", "segment")
     STARTED_FIELD_NUMBER: _ClassVar[int]
