@@ -51,6 +51,7 @@ bench: setup
 	$(PY) -m benchmarks.text_frontend
 	$(PY) -m benchmarks.long_text --threads $(THREADS)
 	$(PY) -m benchmarks.encoders
+	$(PY) -m benchmarks.stream_input
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup
