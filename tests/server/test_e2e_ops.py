@@ -119,7 +119,8 @@ def test_reflection_lists_services_and_describes_synthesize(cv_channel):
     pool = descriptor_pool.DescriptorPool(db)
     service = pool.FindServiceByName("qwen3tts.v1.TextToSpeechService")
     methods = {m.name: m for m in service.methods}
-    assert set(methods) == {"Synthesize", "ListVoices", "GetServiceInfo", "RegisterVoice", "DeleteVoice"}
+    assert set(methods) == {"Synthesize", "StreamingSynthesize", "ListVoices", "GetServiceInfo", "RegisterVoice",
+                            "DeleteVoice"}
     synth = methods["Synthesize"]
     assert synth.server_streaming and not synth.client_streaming
     assert synth.input_type.full_name == "qwen3tts.v1.SynthesizeRequest"

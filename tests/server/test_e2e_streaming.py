@@ -134,7 +134,7 @@ def test_idle_sessions_take_no_slot_and_no_decode_step(server, stub):
     try:
         for call in calls:  # each is routed to the worker and started (seed reported) ...
             assert next(call).WhichOneof("event") == "started"
-        steps = scrape(server).get("qwen3tts_batch_size_count")
+        steps = _settled_steps(server)  # (the stats of earlier tests' last steps may still come in)
         time.sleep(2.5)  # ... and then costs nothing: no decode step while no one speaks
         assert scrape(server).get("qwen3tts_batch_size_count") == steps
         s = synthesize(stub, request(seed=1), timeout=120).ok()  # an active request is served as usual
@@ -144,3 +144,14 @@ def test_idle_sessions_take_no_slot_and_no_decode_step(server, stub):
         stop.set()
         for call in calls:
             call.cancel()
+
+
+def _settled_steps(server) -> float:
+    """The decode-step counter once it has stopped moving for 2 s (the server exports it every second)."""
+    last, since = scrape(server).get("qwen3tts_batch_size_count"), time.monotonic()
+    while time.monotonic() - since < 2.0:
+        time.sleep(0.25)
+        now = scrape(server).get("qwen3tts_batch_size_count")
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
