@@ -51,6 +51,9 @@ class SynthesisRequest:
     max_audio_duration_ms: int = 0  # 0 = no bound of the client's (the server's limit still applies)
     priority: Priority = Priority.UNSPECIFIED
     request_id: str = ""
+    # Playback speed of the audio sent (0.25-4.0), pitch kept: applied by the response pipeline to the model's
+    # audio (server/audio/tempo.py), so the model and its sampling never see it. 1.0 leaves every bit as is.
+    speed: float = 1.0
     # Text layout, not part of the API: True puts the whole text in the prompt (the official default for
     # CustomVoice/VoiceDesign), False feeds it one token per frame. None = the official default for the mode.
     non_streaming: bool | None = None
