@@ -215,7 +215,7 @@ class HttpApi:
         async def handle():
             name = request.path_params["name"]
             await self.voices.delete(self._caps(), name)
-            return JSONResponse({"id": name.strip().lower(), "object": "audio.voice", "deleted": True})
+            return JSONResponse(m.voice_deleted_json(name.strip().lower()))
 
         return await self._unary("DeleteVoice", handle)
 

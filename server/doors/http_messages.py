@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from contract.capabilities import Capabilities
@@ -276,12 +277,20 @@ def sse_error(err: ServiceError) -> bytes:
 
 # ------------------------------------------------------------------ voices, models
 def voice_json(v: VoiceInfo) -> dict[str, Any]:
+    """OpenAI's voice object (id, name, object, type, created_at) plus languages and the sample rate. `type` is
+    OpenAI's `audio_sample` for a registered voice (it was made from a recording), `built_in` for a speaker of
+    the checkpoint (and `alias` in voices_json)."""
     out: dict[str, Any] = {"id": v.name, "name": v.name, "object": "audio.voice",
-                           "type": "registered" if v.registered else "built_in", "languages": list(v.languages),
+                           "type": "audio_sample" if v.registered else "built_in", "languages": list(v.languages),
                            "sample_rate": v.sample_rate}
     if v.registered:
-        out.update(description=v.description, created_at=v.created, x_vector_only=v.x_vector_only)
+        created = datetime.fromisoformat(v.created).timestamp() if v.created else 0
+        out.update(created_at=int(created), description=v.description, x_vector_only=v.x_vector_only)
     return out
+
+
+def voice_deleted_json(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "audio.voice.deleted", "deleted": True}
 
 
 def voices_json(voices: list[VoiceInfo], aliases: Mapping[str, str]) -> dict[str, Any]:
@@ -307,7 +316,10 @@ def model_json(caps: Capabilities, created: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ voice registration (multipart)
-VOICE_FORM_FIELDS = ("name", "audio_sample", "reference_text", "x_vector_only", "description", "languages")
+# OpenAI's fields (the SDK's `client.audio.voices.create` sends name, audio_sample, consent and maybe type), then
+# ours (RegisterVoice's). `consent` is accepted so that the SDK works; this server keeps no consent records.
+VOICE_FORM_FIELDS = ("name", "audio_sample", "consent", "type", "reference_text", "x_vector_only", "description",
+                     "languages")
 
 
 @dataclass(frozen=True)
@@ -342,6 +354,11 @@ def voice_form(fields: Mapping[str, list[Any]], audio: bytes | None) -> VoiceFor
         problems.append(Violation("audio_sample", "is required: a reference recording (WAV, FLAC or Ogg file)"))
     elif audio is None:
         problems.append(Violation("audio_sample", "must be a file"))
+    kind = text("type")
+    if kind not in ("", "audio_sample"):
+        problems.append(Violation("type", f"{kind!r}: only audio_sample voices (from a recording) can be made here; "
+                                          "describe a voice in `instructions` on a VoiceDesign checkpoint"))
+    text("consent")
     flag = text("x_vector_only").lower()
     if flag not in ("", "true", "false", "1", "0", "yes", "no", "on", "off"):
         problems.append(Violation("x_vector_only", f"{flag!r} is not true or false"))
