@@ -35,7 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contract.rules import InvalidRequest, resolve
+from contract.rules import InvalidRequest, Violation, resolve
 from server import errors
 from server.admission import Admission
 from server.auth import TokenSet
@@ -198,6 +198,9 @@ class HttpApi:
     async def register_voice(self, request: Request) -> Response:
         async def handle():
             caps = self._caps()
+            if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+                raise errors.invalid([Violation("body", "must be multipart/form-data with the fields "
+                                                        f"{', '.join(m.VOICE_FORM_FIELDS)}")])
             async with request.form(max_files=1, max_fields=len(m.VOICE_FORM_FIELDS) + 4) as form:
                 fields = {k: form.getlist(k) for k in form.keys()}
                 upload = form.get("audio_sample")
