@@ -44,7 +44,7 @@ class BaseClient(Generic[S]):
         """Start synthesising `text`; returns the stream object at once (the call runs while it is read).
 
         voice: a ListVoices name (default: the model's first speaker). language: e.g. "english" (default:
-        detected). encoding: pcm_s16le | pcm_f32le | mulaw | alaw | ogg_opus. sample_rate: Hz, 0 = the
+        detected). encoding: pcm_s16le | pcm_f32le | mulaw | alaw | ogg_opus | mp3 | flac | aac | wav. sample_rate: Hz, 0 = the
         encoding's default. chunk_ms: 20..100, 0 = the server's default. seed: reproducible sampling (the
         server draws one otherwise; see `started.seed`). temperature/top_k/top_p/repetition_penalty/greedy:
         sampling overrides. max_audio_ms: cut the audio there (0 = the server's limit). priority:

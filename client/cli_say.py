@@ -1,4 +1,4 @@
-"""`qwen3-tts say`: speak a text into a file (-o out.wav|.flac|.ogg) or as raw PCM on stdout (--stream).
+"""`qwen3-tts say`: speak a text into a file (-o out.wav|.flac|.ogg|.mp3|.aac) or as raw PCM on stdout (--stream).
 
 The text is the argument, or stdin when the argument is "-" or omitted (and stdin is not a terminal). With
 --local the model runs in this process (server/local.py, through client/local_synthesis.py) instead of on a server; everything else is
@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction, conn: argparse.ArgumentParser) -
                        description=__doc__.splitlines()[0])
     p.add_argument("text", nargs="?", default=None, metavar="TEXT", help='the text; "-" or omitted: read stdin')
     out = p.add_mutually_exclusive_group()
-    out.add_argument("-o", "--output", metavar="FILE", help="write .wav, .flac, .ogg/.opus (Ogg Opus) or .raw")
+    out.add_argument("-o", "--output", metavar="FILE", help="write .wav, .flac, .ogg/.opus (Ogg Opus), .mp3, .aac or .raw")
     out.add_argument("--stream", action="store_true", help="write raw PCM s16le to stdout as it arrives")
     p.add_argument("--float", dest="float32", action="store_true",
                    help="32-bit float samples (.wav/.raw; at 24 kHz the model's own output)")
@@ -67,7 +67,8 @@ def read_text(arg: str | None, stdin=None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if not args.output and not args.stream:
-        raise UsageError("choose where the audio goes: -o FILE (.wav, .flac, .ogg) or --stream (raw PCM to stdout)")
+        raise UsageError("choose where the audio goes: -o FILE (.wav, .flac, .ogg, .mp3, .aac) "
+                         "or --stream (raw PCM to stdout)")
     if args.local and not args.model:
         raise UsageError("--local needs --model DIR_OR_HUB_ID")
     if args.stream and args.float32:
