@@ -1,5 +1,6 @@
-"""The HTTP API (OpenAI-compatible) and the playground: a Starlette app of thin handlers over the server's plain
-pieces, served in the server process next to gRPC (server/doors/http_server.py runs it on the same event loop).
+"""The HTTP API (OpenAI-compatible) and the playground: a Starlette app of thin handlers over the server's
+plain pieces, served in the server process next to gRPC (server/doors/http_server.py runs it on the same
+event loop).
 
     POST   /v1/audio/speech          OpenAI's speech body -> audio (chunked, while generated) or SSE
     GET    /v1/audio/voices          built-in speakers, registered voices, aliases
@@ -52,7 +53,8 @@ from workers.pool import WorkerPool
 log = get_logger("server.http")
 DOOR = "http"  # the metric label and log field of this front door
 PLAYGROUND = Path(__file__).resolve().parent / "playground"
-PUBLIC_PATHS = frozenset({"/health", "/ready", "/", "/favicon.ico"})  # no token needed (and the playground's files)
+# No token needed here (nor under /playground/): probes, and the page that asks for the token.
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/", "/favicon.ico"})
 AUTH_MESSAGES = {"MISSING_TOKEN": "missing 'Authorization: Bearer <token>' header",
                  "MALFORMED_AUTHORIZATION": "the Authorization header must be 'Bearer <token>'",
                  "INVALID_TOKEN": "invalid token"}
@@ -64,7 +66,7 @@ class StreamAborted(Exception):
 
 
 class _QuietAborts(logging.Filter):
-    """uvicorn logs every exception out of the app with its traceback; an aborted stream was logged already."""
+    """uvicorn logs every exception out of the app with its traceback; an aborted stream is logged already."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (record.exc_info and isinstance(record.exc_info[1], StreamAborted))
@@ -81,8 +83,8 @@ def error_response(err: ServiceError) -> JSONResponse:
 class HttpApi:
     """The handlers and their shared state; `app()` builds the ASGI application."""
 
-    def __init__(self, cfg: ServerConfig, pool: WorkerPool, admission: Admission, voices: Voices, metrics: Metrics,
-                 tokens: TokenSet | None, draining: Callable[[], bool]):
+    def __init__(self, cfg: ServerConfig, pool: WorkerPool, admission: Admission, voices: Voices,
+                 metrics: Metrics, tokens: TokenSet | None, draining: Callable[[], bool]):
         self.cfg, self.pool, self.admission, self.voices, self.metrics = cfg, pool, admission, voices, metrics
         self.tokens, self.draining = tokens, draining
         self.aliases = cfg.voice_alias_map
@@ -108,9 +110,11 @@ class HttpApi:
         middleware = [Middleware(RequestIds)]
         if self.cfg.cors_origin_list:
             middleware.append(Middleware(
-                CORSMiddleware, allow_origins=list(self.cfg.cors_origin_list), allow_methods=["GET", "POST", "DELETE"],
+                CORSMiddleware, allow_origins=list(self.cfg.cors_origin_list),
+                allow_methods=["GET", "POST", "DELETE"],
                 allow_headers=["authorization", "content-type", "x-request-id"],
-                expose_headers=["x-request-id", "x-seed", "x-voice", "x-language", "x-model", "x-sample-rate"]))
+                expose_headers=["x-request-id", "x-seed", "x-voice", "x-language", "x-model",
+                                "x-sample-rate"]))
         if self.tokens is not None:
             rejected = self.metrics.requests_rejected.labels(door=DOOR, reason="unauthenticated")
             middleware.append(Middleware(BearerAuth, tokens=self.tokens, on_reject=rejected.inc))
@@ -143,9 +147,9 @@ class HttpApi:
                      speed=req.speed, stream_format=parsed.stream_format, priority=int(req.priority))
             call = SynthesisCall(req, caps, self.admission, self.metrics, received, door=DOOR)
             events = call.events()
-            # The status line waits for `started`: a refusal in the queue or by the engine (an unknown registered
-            # voice, a prompt too long) is still an ordinary HTTP error. A client that leaves meanwhile leaves
-            # the queue (or stops its generation) at once.
+            # The status line waits for `started`: a refusal in the queue or by the engine (an unknown
+            # registered voice, a prompt too long) is still an ordinary HTTP error. A client that leaves
+            # meanwhile leaves the queue (or stops its generation) at once.
             try:
                 started = await _until_disconnect(anext(events), request.receive)
             except _ClientGone:
@@ -163,7 +167,8 @@ class HttpApi:
         except ServiceError as e:
             count_rejection(self.metrics, e, DOOR)
             self._count("Synthesize", e.status.name, received)
-            log.info("request.failed", method="Synthesize", status=m.http_status(e), reason=e.reason, error=e.message)
+            log.info("request.failed", method="Synthesize", status=m.http_status(e), reason=e.reason,
+                     error=e.message)
             return error_response(e)
 
     def stream_began(self) -> None:
@@ -183,7 +188,8 @@ class HttpApi:
             return await handle()
         except ServiceError as e:
             code = e.status.name
-            log.info("request.failed", method=method, status=m.http_status(e), reason=e.reason, error=e.message)
+            log.info("request.failed", method=method, status=m.http_status(e), reason=e.reason,
+                     error=e.message)
             return error_response(e)
         finally:
             self._count(method, code, received)
@@ -292,7 +298,8 @@ class SpeechStream(StreamingResponse):
             err = e if isinstance(e, ServiceError) else errors.internal()
             self.code = err.status.name
             if isinstance(e, ServiceError):
-                log.info("request.failed", method="Synthesize", reason=err.reason, error=err.message, after_audio=True)
+                log.info("request.failed", method="Synthesize", reason=err.reason, error=err.message,
+                         after_audio=True)
             else:
                 log.exception("request.internal_error")
             if self.sse:
@@ -353,7 +360,8 @@ class RequestIds:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        request_id = request_id_from_metadata((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        request_id = request_id_from_metadata(headers)
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
 
@@ -376,7 +384,8 @@ class BearerAuth:
         path = scope.get("path", "")
         if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith("/playground/"):
             return await self.app(scope, receive, send)
-        reason = self.tokens.check([v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"])
+        values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"]
+        reason = self.tokens.check(values)
         if reason is None:
             return await self.app(scope, receive, send)
         self.on_reject()
@@ -418,12 +427,12 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
     message = exc.detail if exc.status_code not in (404, 405) else \
         f"{exc.detail}: {request.method} {request.url.path} (the API is under /v1; see docs/api.md)"
-    return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}},
-                        status_code=exc.status_code, headers=exc.headers)
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    """Anything unexpected: 500 with a sanitised message (the traceback goes to the log with the request id)."""
+    """Anything unexpected: 500 with a sanitised message (the log has the traceback and the request id)."""
     if not isinstance(exc, StreamAborted):
         log.error("request.internal_error", exc_info=exc)
     return error_response(errors.internal())

@@ -1,10 +1,10 @@
-"""The HTTP API's wire format <-> the product's vocabulary: OpenAI's JSON speech body -> SynthesisRequest (types
-only; the rules are contract/rules.py), response events -> raw audio or SSE bytes, errors -> OpenAI error bodies
-with HTTP statuses, voices and the model -> JSON. No I/O here; server/doors/http.py does the HTTP.
+"""The HTTP API's wire format <-> the product's vocabulary: OpenAI's JSON speech body -> SynthesisRequest
+(types only; the rules are contract/rules.py), response events -> raw audio or SSE bytes, errors -> OpenAI
+error bodies with HTTP statuses, voices and the model -> JSON. No I/O here; server/doors/http.py does the HTTP.
 
-Field names: the HTTP API speaks OpenAI's names (`input`, `response_format`); violations found by the rulebook or
-the engine name the gRPC API's fields (`text`, `audio_format.encoding`) and are renamed by FIELD_NAMES, the one
-table of differences.
+Field names: the HTTP API speaks OpenAI's names (`input`, `response_format`); violations found by the rulebook
+or the engine name the gRPC API's fields (`text`, `audio_format.encoding`) and are renamed by FIELD_NAMES, the
+one table of differences.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ HTTP_STATUS = {
     Status.NOT_FOUND: 404, Status.ALREADY_EXISTS: 409, Status.RESOURCE_EXHAUSTED: 429,
     Status.CANCELLED: 499, Status.INTERNAL: 500, Status.UNAVAILABLE: 503, Status.DEADLINE_EXCEEDED: 504,
 }
-# Overload refusals a client should back off from: 429 (the issue's "queue full"); the rest of UNAVAILABLE (not
-# ready, draining, worker restart, queue timeout) is 503. Both carry Retry-After.
+# Overload refusals a client should back off from: 429 (the issue's "queue full"); the rest of UNAVAILABLE
+# (not ready, draining, worker restart, queue timeout) is 503. Both carry Retry-After.
 TOO_MANY_REQUESTS_REASONS = frozenset({"QUEUE_FULL"})
 TOO_LARGE = 413
 
@@ -82,14 +82,15 @@ def _error_type(status: int) -> str:
 
 
 def error_body(err: ServiceError) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(HTTP status, OpenAI error body, extra headers) of a ServiceError. `param` names the first field at fault
-    in the HTTP API's names; `violations` (an addition to OpenAI's shape) lists them all."""
+    """(HTTP status, OpenAI error body, extra headers) of a ServiceError. `param` names the first field at
+    fault in the HTTP API's names; `violations` (an addition to OpenAI's shape) lists them all."""
     status = http_status(err)
     violations = [Violation(http_field(v.field), v.message) for v in err.violations]
     message = err.message
     if violations:  # the rulebook's message names gRPC fields; rebuild it in ours
         message = "invalid request: " + "; ".join(str(v) for v in violations)
-    code = (err.reason or ("invalid_value" if err.status is Status.INVALID_ARGUMENT else err.status.name)).lower()
+    default = "invalid_value" if err.status is Status.INVALID_ARGUMENT else err.status.name
+    code = (err.reason or default).lower()
     error: dict[str, Any] = {"message": message, "type": _error_type(status),
                              "param": violations[0].field if violations else None, "code": code}
     if violations:
@@ -270,19 +271,19 @@ def sse_bytes(event: ResponseEvent) -> bytes | None:
 
 
 def sse_error(err: ServiceError) -> bytes:
-    """A failure after the stream began: an `error` event (OpenAI's error object) instead of `speech.audio.done`."""
+    """A failure after the stream began: an `error` event (OpenAI's error object), no `speech.audio.done`."""
     _, body, _ = error_body(err)
     return sse({"type": "error", **body})
 
 
 # ------------------------------------------------------------------ voices, models
 def voice_json(v: VoiceInfo) -> dict[str, Any]:
-    """OpenAI's voice object (id, name, object, type, created_at) plus languages and the sample rate. `type` is
-    OpenAI's `audio_sample` for a registered voice (it was made from a recording), `built_in` for a speaker of
-    the checkpoint (and `alias` in voices_json)."""
+    """OpenAI's voice object (id, name, object, type, created_at) plus languages and the sample rate. `type`
+    is OpenAI's `audio_sample` for a registered voice (it was made from a recording), `built_in` for a speaker
+    of the checkpoint (and `alias` in voices_json)."""
     out: dict[str, Any] = {"id": v.name, "name": v.name, "object": "audio.voice",
-                           "type": "audio_sample" if v.registered else "built_in", "languages": list(v.languages),
-                           "sample_rate": v.sample_rate}
+                           "type": "audio_sample" if v.registered else "built_in",
+                           "languages": list(v.languages), "sample_rate": v.sample_rate}
     if v.registered:
         created = datetime.fromisoformat(v.created).timestamp() if v.created else 0
         out.update(created_at=int(created), description=v.description, x_vector_only=v.x_vector_only)
@@ -300,8 +301,8 @@ def voices_json(voices: list[VoiceInfo], aliases: Mapping[str, str]) -> dict[str
     for alias, target in sorted(aliases.items()):
         if target in by_name:
             v = by_name[target]
-            out.append({"id": alias, "name": alias, "object": "audio.voice", "type": "alias", "alias_of": target,
-                        "languages": list(v.languages), "sample_rate": v.sample_rate})
+            out.append({"id": alias, "name": alias, "object": "audio.voice", "type": "alias",
+                        "alias_of": target, "languages": list(v.languages), "sample_rate": v.sample_rate})
     return {"object": "list", "voices": out}
 
 
@@ -316,10 +317,10 @@ def model_json(caps: Capabilities, created: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ voice registration (multipart)
-# OpenAI's fields (the SDK's `client.audio.voices.create` sends name, audio_sample, consent and maybe type), then
-# ours (RegisterVoice's). `consent` is accepted so that the SDK works; this server keeps no consent records.
-VOICE_FORM_FIELDS = ("name", "audio_sample", "consent", "type", "reference_text", "x_vector_only", "description",
-                     "languages")
+# OpenAI's fields (the SDK's `client.audio.voices.create` sends name, audio_sample, consent and maybe type),
+# then ours (RegisterVoice's). `consent` is accepted so that the SDK works; this server keeps no consent records.
+VOICE_FORM_FIELDS = ("name", "audio_sample", "consent", "type", "reference_text", "x_vector_only",
+                     "description", "languages")
 
 
 @dataclass(frozen=True)
@@ -351,13 +352,13 @@ def voice_form(fields: Mapping[str, list[Any]], audio: bytes | None) -> VoiceFor
     if not name:
         problems.append(Violation("name", "is required"))
     if "audio_sample" not in fields:
-        problems.append(Violation("audio_sample", "is required: a reference recording (WAV, FLAC or Ogg file)"))
+        problems.append(Violation("audio_sample", "is required: a recording (a WAV, FLAC or Ogg file)"))
     elif audio is None:
         problems.append(Violation("audio_sample", "must be a file"))
     kind = text("type")
     if kind not in ("", "audio_sample"):
-        problems.append(Violation("type", f"{kind!r}: only audio_sample voices (from a recording) can be made here; "
-                                          "describe a voice in `instructions` on a VoiceDesign checkpoint"))
+        problems.append(Violation("type", f"{kind!r}: only audio_sample voices (from a recording) are made "
+                                          "here; describe a voice in `instructions` on a VoiceDesign checkpoint"))
     text("consent")
     flag = text("x_vector_only").lower()
     if flag not in ("", "true", "false", "1", "0", "yes", "no", "on", "off"):

@@ -32,7 +32,7 @@ CLOSE_TIMEOUT_S = 1.0
 
 @dataclass(frozen=True)
 class Tls:
-    """The server's certificate (the gRPC door's): HTTPS, and client certificates required when `client_ca`."""
+    """The server's certificate (the gRPC door's): HTTPS; client certificates are required with `client_ca`."""
 
     cert: Path
     key: Path
