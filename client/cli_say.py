@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction, conn: argparse.ArgumentParser) -
     p.add_argument("--sample-rate", type=int, default=0, metavar="HZ", help="output rate (default: 24000)")
     p.add_argument("--chunk-ms", type=int, default=0, metavar="MS", help="chunk duration 20..100 (default: 80)")
     p.add_argument("--max-audio-ms", type=int, default=0, metavar="MS", help="cut the audio there")
+    p.add_argument("--speed", type=float, metavar="X", help="playback speed 0.25..4.0, pitch kept (default: 1.0)")
     p.add_argument("--temperature", type=float)
     p.add_argument("--top-k", type=int)
     p.add_argument("--top-p", type=float)
@@ -78,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     options = dict(voice=args.voice, language=args.language, instructions=args.instructions, encoding=encoding,
                    sample_rate=args.sample_rate, chunk_ms=args.chunk_ms, seed=args.seed,
                    temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                   repetition_penalty=args.repetition_penalty, greedy=args.greedy, max_audio_ms=args.max_audio_ms)
+                   repetition_penalty=args.repetition_penalty, greedy=args.greedy, max_audio_ms=args.max_audio_ms,
+                   speed=args.speed)
     progress = Progress(sys.stderr, sys.stderr.isatty() if args.progress is None else args.progress)
     if args.local:
         from client.local_synthesis import LocalSynthesizer

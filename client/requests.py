@@ -19,12 +19,12 @@ def synthesize_request(
     encoding: str | Encoding = Encoding.PCM_S16LE, sample_rate: int = 0, chunk_ms: int = 0, seed: int | None = None,
     temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
     repetition_penalty: float | None = None, greedy: bool | None = None, max_audio_ms: int = 0,
-    priority: str | None = None,
+    priority: str | None = None, speed: float | None = None,
 ) -> tts_pb2.SynthesizeRequest:
     msg = tts_pb2.SynthesizeRequest(
         text=text, voice=voice or "", language=language or "", instructions=instructions or "",
         audio_format=tts_pb2.AudioFormat(encoding=Encoding.parse(encoding).proto, sample_rate_hertz=sample_rate),
-        chunk_duration_ms=chunk_ms, max_audio_duration_ms=max_audio_ms,
+        chunk_duration_ms=chunk_ms, max_audio_duration_ms=max_audio_ms, speed=speed or 0.0,
     )
     if seed is not None:
         msg.seed = seed

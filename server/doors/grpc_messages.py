@@ -37,7 +37,8 @@ def synthesis_request(msg: tts_pb2.SynthesizeRequest, request_id: str) -> Synthe
                           top_k=s.top_k if has("top_k") else None, top_p=s.top_p if has("top_p") else None,
                           repetition_penalty=s.repetition_penalty if has("repetition_penalty") else None,
                           greedy=s.greedy if has("greedy") else None),
-        max_audio_duration_ms=msg.max_audio_duration_ms, priority=msg.priority, request_id=request_id)
+        max_audio_duration_ms=msg.max_audio_duration_ms, priority=msg.priority, request_id=request_id,
+        speed=msg.speed or 1.0)  # proto3: 0 = unset
 
 
 def response(event: ResponseEvent) -> tts_pb2.SynthesizeResponse:

@@ -121,13 +121,18 @@ def test_pcm_equals_the_grpc_stream_and_sse_deltas_equal_the_body(client, cv_stu
             "input_tokens": len(TEXT), "output_tokens": SHORT_MS // 80, "total_tokens": len(TEXT) + SHORT_MS // 80}}
 
 
-def test_speed_and_sample_rate(client):
+def test_speed_and_sample_rate(client, cv_stub):
     pcm, _, _ = speak(client, response_format="pcm")
     assert speak(client, response_format="pcm", speed=1.0)[0] == pcm  # 1.0 touches nothing
     fast, _, _ = speak(client, response_format="pcm", speed=2.0)
     # pitch-preserving stretch of the same model audio (the duration bound counts model audio): half as long,
     # within atempo's two windows (server/audio/tempo.py)
     assert abs(len(fast) // 2 - N / 2) <= 2 * 1024
+    # gRPC's speed field: the same stretch, and its usage counts the audio sent
+    s = synthesize(cv_stub, request(TEXT, voice="vivian", seed=SEED, speed=2.0,
+                                    format=(tts_pb2.AUDIO_ENCODING_PCM_S16LE, 24000))).ok()
+    assert s.audio == fast and s.finished.usage.audio_duration.ToNanoseconds() == round(len(fast) / 2 / 24000 * 1e9)
+    assert s.finished.usage.generated_frames == SHORT_MS // 80
     slow, _, _ = speak(client, response_format="wav", speed=0.5)
     assert abs(sndfile_read(slow)[0].size - 2 * N) <= 2 * 1024
     low, headers, _ = speak(client, response_format="pcm", extra_body={"sample_rate": 16000, "priority": "batch"})

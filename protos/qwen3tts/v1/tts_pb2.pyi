@@ -84,7 +84,7 @@ class SamplingParameters(_message.Message):
     def __init__(self, temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., repetition_penalty: _Optional[float] = ..., greedy: _Optional[bool] = ...) -> None: ...
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("text", "voice", "language", "instructions", "audio_format", "chunk_duration_ms", "seed", "sampling", "max_audio_duration_ms", "priority")
+    __slots__ = ("text", "voice", "language", "instructions", "audio_format", "chunk_duration_ms", "seed", "sampling", "max_audio_duration_ms", "priority", "speed")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +95,7 @@ class SynthesizeRequest(_message.Message):
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
     MAX_AUDIO_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    SPEED_FIELD_NUMBER: _ClassVar[int]
     text: str
     voice: str
     language: str
@@ -105,7 +106,8 @@ class SynthesizeRequest(_message.Message):
     sampling: SamplingParameters
     max_audio_duration_ms: int
     priority: Priority
-    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., language: _Optional[str] = ..., instructions: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., chunk_duration_ms: _Optional[int] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[SamplingParameters, _Mapping]] = ..., max_audio_duration_ms: _Optional[int] = ..., priority: _Optional[_Union[Priority, str]] = ...) -> None: ...
+    speed: float
+    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., language: _Optional[str] = ..., instructions: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., chunk_duration_ms: _Optional[int] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[SamplingParameters, _Mapping]] = ..., max_audio_duration_ms: _Optional[int] = ..., priority: _Optional[_Union[Priority, str]] = ..., speed: _Optional[float] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
     __slots__ = ("started", "audio", "finished")
