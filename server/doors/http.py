@@ -125,7 +125,7 @@ class HttpApi:
     def _caps(self):
         return capabilities(self.pool, self.cfg.limits)
 
-    def _count(self, method: str, code: str, received: float | None = None) -> None:
+    def count_request(self, method: str, code: str, received: float | None = None) -> None:
         self.metrics.requests.labels(door=DOOR, method=method, code=code).inc()
         if received is not None:
             self.metrics.request_duration.labels(door=DOOR, method=method, code=code).observe(
@@ -156,7 +156,7 @@ class HttpApi:
                 call.close()
                 await events.aclose()
                 self.metrics.requests_cancelled.labels(door=DOOR, reason="client").inc()
-                self._count("Synthesize", Status.CANCELLED.name, received)
+                self.count_request("Synthesize", Status.CANCELLED.name, received)
                 log.info("request.cancelled", reason="client")
                 return Response(status_code=499)
             except StopAsyncIteration:
@@ -166,7 +166,7 @@ class HttpApi:
             return SpeechStream(self, call, events, started, parsed, received)
         except ServiceError as e:
             count_rejection(self.metrics, e, DOOR)
-            self._count("Synthesize", e.status.name, received)
+            self.count_request("Synthesize", e.status.name, received)
             log.info("request.failed", method="Synthesize", status=m.http_status(e), reason=e.reason,
                      error=e.message)
             return error_response(e)
@@ -192,7 +192,7 @@ class HttpApi:
                      error=e.message)
             return error_response(e)
         finally:
-            self._count(method, code, received)
+            self.count_request(method, code, received)
 
     async def list_voices(self, request: Request) -> Response:
         async def handle():
@@ -319,7 +319,7 @@ class SpeechStream(StreamingResponse):
                 reason = "shutdown" if self.api.draining() else "client"
                 self.api.metrics.requests_cancelled.labels(door=DOOR, reason=reason).inc()
                 log.info("request.cancelled", reason=reason)
-            self.api._count("Synthesize", self.code or Status.CANCELLED.name, self.received)
+            self.api.count_request("Synthesize", self.code or Status.CANCELLED.name, self.received)
             self.api.stream_ended()
 
 
