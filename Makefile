@@ -55,7 +55,8 @@ bench: setup
 	$(PY) -m benchmarks.voice_registration --threads $(THREADS)
 	$(PY) -m benchmarks.concurrency --threads $(THREADS)
 	$(PY) -m benchmarks.grpc_ttfa
-	$(PY) -m benchmarks.http_ttfa
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.http_ttfa
+	$(PY) -m benchmarks.encoders
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup
