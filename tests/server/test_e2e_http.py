@@ -243,6 +243,10 @@ def test_http_and_grpc_requests_share_decode_steps(cv_server, client, cv_stub):
     thread.join(120)
     # the same request through either door, batched together: the same samples (batch-invariant decode)
     assert s.finished.usage.generated_frames == 75 and results["http"] == s.audio
+    # (the HTTP request is counted when its response has ended on the server: a moment after the client read it)
+    ok_before = before.get("qwen3tts_requests_total", door="http", method="Synthesize", code="OK")
+    wait_for(lambda: scrape(cv_server).get("qwen3tts_requests_total", door="http", method="Synthesize", code="OK")
+             == ok_before + 1, 5, what="the HTTP request counted")
     after = scrape(cv_server)
 
     def delta(name: str, **labels: str) -> float:
