@@ -137,10 +137,14 @@ class ServerApp:
         self._draining = True
         await self.health.enter_graceful_shutdown()
         await self.admission.stop()
-        doors = [self.server.stop(grace)] if self.server is not None else []
-        if self.http is not None:
-            doors.append(self.http.stop(grace))
-        await asyncio.gather(*doors)
+        # Both doors drain at once. The gRPC server's stop runs in this task, right after the admission stopped,
+        # as before the HTTP door existed: calls that arrive meanwhile are refused by the admission
+        # (SHUTTING_DOWN), not cancelled by a server stop scheduled a loop iteration later.
+        http_drain = self._loop.create_task(self.http.stop(grace)) if self.http is not None else None
+        if self.server is not None:
+            await self.server.stop(grace)
+        if http_drain is not None:
+            await http_drain
         for t in self._tasks:
             t.cancel()
         await asyncio.to_thread(self.pool.close)
