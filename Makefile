@@ -55,8 +55,11 @@ bench: setup
 	$(PY) -m benchmarks.voice_registration --threads $(THREADS)
 	$(PY) -m benchmarks.concurrency --threads $(THREADS)
 	$(PY) -m benchmarks.grpc_ttfa
-	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.http_ttfa
+	$(PY) -m benchmarks.text_frontend
+	$(PY) -m benchmarks.long_text --threads $(THREADS)
 	$(PY) -m benchmarks.encoders
+	$(PY) -m benchmarks.stream_input
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.http_ttfa
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup

@@ -15,21 +15,41 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from contract.capabilities import Capabilities, Limits
 from contract.outcome import FinishReason
 from contract.request import SynthesisRequest
+from contract.rules import InvalidRequest, resolve
 from server import errors
 from server.admission import Admission, Ticket
 from server.log import get_logger
 from server.metrics import Metrics
 from server.responses import Audio, Finished, ResponseEvent, ResponsePipeline
+from server.text.plan import plan
 from workers import protocol as p
 from workers.pool import WorkerPool
 
 log = get_logger("server.calls")
 PRIORITY_NAMES = {1: "interactive", 2: "batch"}  # metric label values by contract.request.Priority
 _keys = itertools.count(1)
+
+
+def prepare(request: SynthesisRequest, caps: Capabilities) -> SynthesisRequest:
+    """A door's parsed request, resolved by the rulebook and cut into its spoken segments (the text front
+    end); raises ServiceError(INVALID_ARGUMENT) naming every field at fault."""
+    try:
+        return plan(resolve(request, caps))
+    except InvalidRequest as e:
+        raise errors.invalid(e.violations) from None
+
+
+def prepare_session(config: SynthesisRequest, caps: Capabilities) -> SynthesisRequest:
+    """A streaming session's configuration (no text yet), resolved; it always announces its segments."""
+    try:
+        return replace(resolve(config, caps, streaming=True), segment_events=True)
+    except InvalidRequest as e:
+        raise errors.invalid(e.violations) from None
 
 
 def capabilities(pool: WorkerPool, limits: Limits) -> Capabilities:
@@ -62,6 +82,10 @@ class SynthesisCall:
 
     async def events(self) -> AsyncIterator[ResponseEvent]:
         """Raises ServiceError for a refusal or a failure (before or after audio was sent)."""
+        if self.request.dry_run:
+            for event in self._dry_run():
+                yield event
+            return
         ticket = self._ticket = await self.admission.admit(self.key, self.request)
         if self._closed:  # the door gave up while the request was being admitted
             ticket.close()
@@ -78,7 +102,7 @@ class SynthesisCall:
                 case p.Failed():
                     raise errors.from_failure(msg.kind, msg.message, msg.violations)
                 case p.Frame():
-                    out = self.pipeline.frame(msg.pcm)
+                    out = self.pipeline.frame(msg.pcm, msg.segment)
                     if self.pipeline.cut:  # the duration bound: stop the worker, the audio ends here
                         self.close()
                         out += self.pipeline.finished(FinishReason.CANCELLED, queue_s)
@@ -101,6 +125,11 @@ class SynthesisCall:
                 ticket.frame_consumed()
             if any(isinstance(e, Finished) for e in out):
                 return
+
+    def _dry_run(self) -> list[ResponseEvent]:
+        """The segments as they would be spoken, without synthesis (no slot, no audio)."""
+        log.info("request.dry_run", segments=len(self.request.segments))
+        return self.pipeline.dry_run()
 
     def _account(self, finished: Finished) -> None:
         u, enc = finished.usage, self.request.audio_format.encoding.name

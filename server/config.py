@@ -35,7 +35,7 @@ from contract.capabilities import Limits
 ENV_PREFIX = "QWEN3_TTS_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice"
-MAX_TEXT_CHARS_LIMIT = 10_000  # the longest text one request may carry
+MAX_TEXT_CHARS_LIMIT = 1_000_000  # the longest text one request may carry (it is spoken segment by segment)
 DTYPES = ("float32", "bfloat16", "float16")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("json", "console")
@@ -69,8 +69,10 @@ class ServerConfig:
     max_queue: int = 32
     queue_timeout: float = 30.0
     default_chunk_ms: int = 80
-    max_text_chars: int = 5_000
-    max_audio_seconds: float = 300.0
+    max_text_chars: int = 100_000
+    max_audio_seconds: float = 3600.0
+    stream_idle_flush_ms: int = 500
+    max_sessions: int = 64
     max_message_bytes: int = 8 * 1024 * 1024
     grace_period: float = 30.0
     max_connection_age: float = 0.0  # 0: connections live forever
@@ -103,10 +105,23 @@ class ServerConfig:
         return dict(parse_aliases(self.voice_aliases)[0])
 
     @property
+    def sessions(self) -> SessionSettings:
+        return SessionSettings(idle_flush_s=self.stream_idle_flush_ms / 1000, max_sessions=self.max_sessions)
+
+    @property
     def limits(self) -> Limits:
         """The limits every request is held to (contract/rules.py)."""
         return Limits(max_text_characters=self.max_text_chars, max_audio_duration_ms=int(self.max_audio_seconds * 1000),
                       default_chunk_duration_ms=self.default_chunk_ms)
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Streaming text input (server/sessions.py)."""
+
+    idle_flush_s: float = 0.5  # speak the buffered text after this long without a new delta
+    max_buffer_chars: int = 8192  # text buffered without a segment boundary (beyond: RESOURCE_EXHAUSTED)
+    max_sessions: int = 64  # open sessions per worker
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_text_chars", "int", f"longest accepted text in characters (1..{MAX_TEXT_CHARS_LIMIT})", "N"),
     Setting("max_audio_seconds", "float", "longest audio one request may produce", "SECONDS"),
     Setting("max_message_bytes", "int", "largest accepted request message (voice-cloning audio)", "BYTES"),
+    Setting("stream_idle_flush_ms", "int", "streaming text input: speak the buffered text after this long without "
+            "new text (even mid-sentence)", "MS"),
+    Setting("max_sessions", "int", "streaming text input: open sessions per worker (they hold no decode slot while "
+            "they wait for text)", "N"),
     Setting("grace_period", "float", "seconds in-flight streams may finish after SIGTERM", "SECONDS"),
     Setting("max_connection_age", "float", "close client connections after this many seconds (0: never), so that "
             "clients balancing by DNS round-robin re-resolve and reach new replicas; streams in flight get "
@@ -333,9 +352,11 @@ def validate(cfg: ServerConfig) -> list[str]:
         bad("queue_timeout", f"{cfg.queue_timeout} is out of range (0, 3600] seconds")
     in_range("default_chunk_ms", 20, 100, " ms")
     in_range("max_text_chars", 1, MAX_TEXT_CHARS_LIMIT)
-    if not 0 < cfg.max_audio_seconds <= 3600:
-        bad("max_audio_seconds", f"{cfg.max_audio_seconds} is out of range (0, 3600] seconds")
+    if not 0 < cfg.max_audio_seconds <= 86_400:
+        bad("max_audio_seconds", f"{cfg.max_audio_seconds} is out of range (0, 86400] seconds")
     in_range("max_message_bytes", 64 * 1024, 256 * 1024 * 1024)
+    in_range("stream_idle_flush_ms", 50, 60_000, " ms")
+    in_range("max_sessions", 1, 100_000)
     if not 0 <= cfg.grace_period <= 3600:
         bad("grace_period", f"{cfg.grace_period} is out of range 0..3600 seconds")
     if not 0 <= cfg.max_connection_age <= 86_400:

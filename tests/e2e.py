@@ -194,8 +194,9 @@ class Stream:
 
     started: tts_pb2.SynthesisStarted | None = None
     chunks: list[tts_pb2.AudioChunk] = field(default_factory=list)
+    segments: list[tts_pb2.SegmentStarted] = field(default_factory=list)
     finished: tts_pb2.SynthesisFinished | None = None
-    events: list[str] = field(default_factory=list)  # "started" | "audio" | "finished", in arrival order
+    events: list[str] = field(default_factory=list)  # "started" | "segment" | "audio" | "finished", in order
     code: grpc.StatusCode = grpc.StatusCode.OK
     error: grpc.RpcError | None = None
     initial_metadata: dict[str, str] = field(default_factory=dict)
@@ -213,7 +214,7 @@ class Stream:
     def ok(self) -> Stream:
         assert self.code == grpc.StatusCode.OK, f"{self.code}: {self.error and self.error.details()}"
         assert self.events[0] == "started" and self.events[-1] == "finished", self.events
-        assert set(self.events[1:-1]) <= {"audio"}, self.events
+        assert set(self.events[1:-1]) <= {"audio", "segment"}, self.events
         return self
 
 
@@ -230,6 +231,8 @@ def collect(call, stream: Stream | None = None, limit: int | None = None) -> Str
                 out.started = response.started
             elif kind == "audio":
                 out.chunks.append(response.audio)
+            elif kind == "segment":
+                out.segments.append(response.segment)
             else:
                 out.finished = response.finished
             if limit is not None and n >= limit:

@@ -13,16 +13,17 @@ import time
 
 import grpc
 
-from contract.rules import InvalidRequest, resolve
+from contract.rules import Violation
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 from server import errors
 from server.admission import Admission
-from server.calls import SynthesisCall, capabilities, count_rejection
+from server.calls import SynthesisCall, capabilities, count_rejection, prepare, prepare_session
 from server.config import ServerConfig
 from server.doors import grpc_messages as m
 from server.doors.grpc_errors import abort
 from server.log import get_logger, request_context, request_id_from_metadata
 from server.metrics import Metrics
+from server.sessions import StreamingSession
 from server.voices import Voices
 from workers.pool import WorkerPool
 
@@ -45,17 +46,14 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
         with request_context(request_id, door=DOOR, method="Synthesize"):
             try:
                 caps = self._caps()
-                try:
-                    req = resolve(m.synthesis_request(request, request_id), caps)
-                except InvalidRequest as e:
-                    raise errors.invalid(e.violations) from None
+                req = prepare(m.synthesis_request(request, request_id), caps)
                 call = SynthesisCall(req, caps, self.admission, self.metrics, received, door=DOOR)
                 # The one place a generation is stopped early: when the RPC ends for any reason (cancel,
                 # deadline, abort). It also covers a client that goes away while a write is blocked: grpc.aio then
                 # abandons this generator without raising in it, and the paused sequence would keep its slot.
                 context.add_done_callback(lambda _: call.close())
                 await context.send_initial_metadata((("x-request-id", request_id),))
-                log.info("request.received", characters=len(req.text), voice=req.voice,
+                log.info("request.received", characters=len(req.text), segments=len(req.segments), voice=req.voice,
                          encoding=req.audio_format.encoding.name, sample_rate=req.audio_format.sample_rate,
                          chunk_ms=req.chunk_duration_ms, priority=int(req.priority))
                 async for event in call.events():
@@ -81,6 +79,46 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                 elapsed = time.monotonic() - received
                 self.metrics.requests.labels(door=DOOR, method="Synthesize", code=code.name).inc()
                 self.metrics.request_duration.labels(door=DOOR, method="Synthesize", code=code.name).observe(elapsed)
+
+    # ------------------------------------------------------------------ StreamingSynthesize
+    async def StreamingSynthesize(self, request_iterator, context: grpc.aio.ServicerContext):
+        request_id = request_id_from_metadata(context.invocation_metadata())
+        received = time.monotonic()
+        code = grpc.StatusCode.OK
+        reader = None
+        with request_context(request_id, door=DOOR, method="StreamingSynthesize"):
+            try:
+                first = await anext(aiter(request_iterator), None)
+                if first is None or first.WhichOneof("input") != "config":
+                    raise errors.invalid([Violation("config", "the first message must be the session's config")])
+                caps = self._caps()
+                config = prepare_session(m.synthesis_request(first.config, request_id), caps)
+                session = StreamingSession(config, caps, self.admission, self.metrics, self.cfg.sessions, received)
+                session.start()
+                context.add_done_callback(lambda _: session.close())  # as in Synthesize: the one early stop
+                await context.send_initial_metadata((("x-request-id", request_id),))
+                log.info("session.started", voice=config.voice, encoding=config.audio_format.encoding.name)
+                reader = asyncio.ensure_future(_read_input(request_iterator, session))
+                async for event in session.events():
+                    yield m.response(event)
+            except errors.ServiceError as e:
+                code = grpc.StatusCode[e.status.name]
+                count_rejection(self.metrics, e, DOOR)
+                log.info("request.failed", code=code.name, reason=e.reason, error=e.message)
+                await abort(context, e)
+            except (asyncio.CancelledError, GeneratorExit):
+                code = grpc.StatusCode.CANCELLED
+                self.metrics.requests_cancelled.labels(door=DOOR, reason="client").inc()
+                log.info("request.cancelled", reason="client")
+                raise
+            except Exception:  # noqa: BLE001 - never UNKNOWN, never a traceback to the client
+                code = grpc.StatusCode.INTERNAL
+                log.exception("request.internal_error")
+                await abort(context, errors.internal())
+            finally:
+                if reader is not None:
+                    reader.cancel()
+                self.metrics.requests.labels(door=DOOR, method="StreamingSynthesize", code=code.name).inc()
 
     # ------------------------------------------------------------------ unary RPCs
     async def GetServiceInfo(self, request, context):
@@ -130,3 +168,19 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                 await abort(context, errors.internal())
             finally:
                 self.metrics.requests.labels(door=DOOR, method=method, code=code.name).inc()
+
+
+async def _read_input(request_iterator, session: StreamingSession) -> None:
+    """The input side of StreamingSynthesize: text deltas and flushes into the session; half-close ends it."""
+    try:
+        async for msg in request_iterator:
+            match msg.WhichOneof("input"):
+                case "text":
+                    session.feed(msg.text)
+                case "flush":
+                    session.flush()
+                case _:
+                    raise errors.invalid([Violation("config", "only the first message may be the config")])
+        session.end_turn(last=True)
+    except errors.ServiceError as e:
+        session.fail(e)

@@ -10,11 +10,12 @@ event loop).
     GET    /health (alive), /ready (a warm worker, not draining)
     GET    /  and /playground/*      the playground (static files, no build step)
 
-A handler parses its body (server/doors/http_messages.py), resolves it (contract/rules.py), hands it to a
-`SynthesisCall` or to `Voices`, and writes their results back. Every failure leaves as an OpenAI error body
-with the status of its `ServiceError` (http_messages.error_body, the one mapping). Middleware, outermost
-first: request ids (x-request-id in, out, and on every log line), CORS (only when configured), bearer tokens
-(server/auth.py's TokenSet; /health, /ready and the playground's files are exempt), the body size limit.
+A handler parses its body (server/doors/http_messages.py), prepares it (the rulebook, contract/rules.py, and
+the text front end: server/calls.py `prepare`), hands it to a `SynthesisCall` or to `Voices`, and writes their
+results back. Every failure leaves as an OpenAI error body with the status of its `ServiceError`
+(http_messages.error_body, the one mapping). Middleware, outermost first: request ids (x-request-id in, out,
+and on every log line), CORS (only when configured), bearer tokens (server/auth.py's TokenSet; /health,
+/ready and the playground's files are exempt), the body size limit.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contract.rules import InvalidRequest, Violation, resolve
+from contract.rules import Violation
 from server import errors
 from server.admission import Admission
 from server.auth import TokenSet
-from server.calls import SynthesisCall, capabilities, count_rejection
+from server.calls import SynthesisCall, capabilities, count_rejection, prepare
 from server.config import ServerConfig
 from server.doors import http_messages as m
 from server.errors import ServiceError, Status
@@ -138,10 +139,7 @@ class HttpApi:
         try:
             caps = self._caps()
             parsed = m.speech_request(m.parse_json_object(await request.body()), request_id, self.aliases)
-            try:
-                req = resolve(parsed.request, caps)
-            except InvalidRequest as e:
-                raise errors.invalid(e.violations) from None
+            req = prepare(parsed.request, caps)  # the rulebook, then the text front end (segments)
             log.info("request.received", method="Synthesize", characters=len(req.text), voice=req.voice,
                      encoding=req.audio_format.encoding.name, sample_rate=req.audio_format.sample_rate,
                      speed=req.speed, stream_format=parsed.stream_format, priority=int(req.priority))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from client import AsyncTTSClient, Cancelled, Encoding, FinishReason, InvalidArgument, TTSClient
+from client import FLUSH, AsyncTTSClient, Cancelled, Encoding, FinishReason, InvalidArgument, TTSClient
 from tests.client.conftest import TOKEN
 from tests.e2e import SHORT_MS, TEXT, s16
 
@@ -164,3 +164,23 @@ def test_async_cancel_and_context_manager(cv):
             assert (await client.synthesize(TEXT, seed=3, max_audio_ms=160).audio())  # the client still works
 
     asyncio.run(run())
+
+
+def test_stream_input_speaks_pieces_as_they_come_sync_and_async(cv, tts):
+    pieces = ["Hel", "lo there, ", "this text ", "arrives in ", "pieces.", FLUSH, " And more."]
+    synthesis = tts.synthesize_stream_input(iter(pieces), voice="ryan", seed=9, max_audio_ms=SHORT_MS)
+    audio = synthesis.audio()
+    assert synthesis.complete and len(audio) == 2 * 24 * SHORT_MS
+    assert synthesis.segments[0].text == "Hello there, this text arrives in pieces."
+    assert synthesis.finished.finish_reason is FinishReason.MAX_DURATION
+
+    async def pieces_async():
+        for p in pieces:
+            yield p
+
+    async def run():
+        async with AsyncTTSClient(cv.address, token=TOKEN, timeout=60) as client:
+            s = client.synthesize_stream_input(pieces_async(), voice="ryan", seed=9, max_audio_ms=SHORT_MS)
+            return await s.audio()
+
+    assert asyncio.run(run()) == audio  # same seed, same text: the same bytes

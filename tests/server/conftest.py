@@ -19,9 +19,10 @@ CV_ALIASES = {"alloy": "vivian", "echo": "ryan"}
 
 @pytest.fixture(scope="session")
 def cv_server(make_ckpt):
+    # The limits of the tests' requests (and of GetServiceInfo's expected values), not the defaults.
     aliases = ",".join(f"{a}={v}" for a, v in CV_ALIASES.items())
-    with running_server(make_ckpt("tiny"), "--max-batch", str(CV_MAX_BATCH), "--voice-aliases", aliases,
-                        http=True) as server:
+    with running_server(make_ckpt("tiny"), "--max-batch", str(CV_MAX_BATCH), "--max-text-chars", "5000",
+                        "--max-audio-seconds", "300", "--voice-aliases", aliases, http=True) as server:
         yield server
 
 

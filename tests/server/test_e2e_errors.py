@@ -57,14 +57,17 @@ def test_invalid_requests_name_the_field(cv_stub, req, fields):
         assert f in d.message
 
 
-def test_text_limit_counts_code_points_and_the_worker_refuses_what_its_context_cannot_hold(cv_stub):
-    # 5000 code points (10000 UTF-8 bytes) pass the server's character limit (5001 do not: see above), but on
-    # the tiny checkpoint's byte-level vocabulary they are 5000 tokens: more than the 4096-position context. The
-    # worker refuses it before admission, naming the text.
-    s = synthesize(cv_stub, request("ü" * 5000, max_audio_duration_ms=0), timeout=30)
-    assert s.code == INVALID and s.events == []
-    d = _details(s)
-    assert list(d.violations) == ["text"] and "context positions" in d.violations["text"]
+def test_text_limit_counts_code_points_and_a_text_beyond_the_context_is_spoken_in_segments(cv_stub):
+    # 5000 code points (10000 UTF-8 bytes) pass the server's character limit (5001 do not: see above). On the
+    # tiny checkpoint's byte-level vocabulary they are 5000 tokens, more than the 4096-position context: the
+    # text front end cuts them into segments (mid-word, as the text has no space), each its own generation.
+    text = "ü" * 5000
+    dry = synthesize(cv_stub, request(text, dry_run=True), timeout=30).ok()
+    assert len(dry.segments) == 20 and all(g.source_end - g.source_start == 250 for g in dry.segments)
+    assert dry.events == ["started", *["segment"] * 20, "finished"]
+    assert dry.chunks == [] and dry.finished.usage.generated_frames == 0
+    s = synthesize(cv_stub, request(text, segment_events=True), timeout=60).ok()
+    assert s.events[:2] == ["started", "segment"] and len(s.audio) == 2 * 24 * 800
 
 
 def test_validation_failures_are_counted(cv_server, cv_stub):

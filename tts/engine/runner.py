@@ -46,6 +46,7 @@ class ModelRunner:
         model.allocate(slots, max_context, max_text=max_context)
         self.codec_state = codec.new_state(slots)
         self.prompts: dict[int, Prompt] = {}
+        self.set_apart: dict[int, list[torch.Tensor]] = {}  # parked sequences' codec states (1-slot snapshots)
         self._decode_step = model.decode_step
         self._compiled = False
         self._key_positions = torch.arange(max_context, device=self.device)
@@ -86,10 +87,11 @@ class ModelRunner:
 
     @torch.inference_mode()
     def admit(self, seq: Sequence) -> None:
-        """Write a sequence's parameters, seed and text track into its slot and reset the slot's codec."""
+        """Write a sequence's parameters, its segment's seed and text track into its slot; at its first segment
+        also reset the slot's codec (later segments continue the same codec stream: no seam)."""
         st, slot, s = self.model.state, seq.slot, seq.sampling
         prompt = self.prompts[seq.seq_id]
-        st.seed[slot] = seq.seed
+        st.seed[slot] = seq.segment_seed
         st.repetition_penalty[slot] = s.repetition_penalty
         st.talker_sampling.write(slot, s.talker)
         st.predictor_sampling.write(slot, s.predictor)
@@ -99,13 +101,26 @@ class ModelRunner:
         # Until its prompt is in, the slot rides along in decode steps (static shapes); park its throw-away
         # key/value writes at the last cache position, which is rewritten before it is ever attended.
         st.position[slot] = self.max_context - 1
+        saved = self.set_apart.pop(seq.seq_id, None)
+        if saved is not None:  # a parked sequence back in a slot: its codec stream goes on where it stopped
+            self.codec_state.load_slot(slot, saved)
+            return
+        if seq.segment > 0:  # the next segment in the same slot: the codec stream simply goes on
+            return
         if prompt.codec_prime is not None:  # an ICL voice: continue from its reference audio
             self.codec_state.load_slot(slot, prompt.codec_prime)
         else:
             self.codec.reset(self.codec_state, torch.tensor([slot], device=self.device))
 
+    def set_aside(self, seq: Sequence, slot: int) -> None:
+        """A sequence parks: keep its slot's codec state (1-slot snapshot) for when it is admitted again."""
+        self.set_apart[seq.seq_id] = [t[slot:slot + 1].clone() for t in self.codec_state.tensors()]
+
     def release(self, seq: Sequence) -> None:
+        """Drop what the runner holds for a sequence (its staged prompt; its set-aside codec state once ended)."""
         self.prompts.pop(seq.seq_id, None)
+        if seq.finished:
+            self.set_apart.pop(seq.seq_id, None)
 
     @torch.inference_mode()
     def prefill(self, seq: Sequence, start: int, length: int) -> None:
