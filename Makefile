@@ -16,7 +16,7 @@ PROTOC := $(PY) -m grpc_tools.protoc -Iprotos
 BUF_VERSION ?= 1.75.0
 BUF := npx --yes @bufbuild/buf@$(BUF_VERSION)
 
-.PHONY: setup run test test-slow bench lint clean proto proto-check proto-lint
+.PHONY: setup run test test-slow bench lint clean proto proto-check proto-lint browser
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,13 @@ run: setup $(TINY)/config.json
 test: setup
 	$(PY) -m pytest -q
 
+# Chromium from Debian's packages, for the playground's browser test (tests/server/test_e2e_playground.py drives
+# it with Playwright, which never downloads a browser). Idempotent; needs root or sudo the first time.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "browser: $$(/usr/bin/chromium --version 2>/dev/null | head -1)"; else \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; fi
+
 test-slow: setup
 	$(PY) -m pytest -q -m slow
 
@@ -52,6 +59,7 @@ bench: setup
 	$(PY) -m benchmarks.long_text --threads $(THREADS)
 	$(PY) -m benchmarks.encoders
 	$(PY) -m benchmarks.stream_input
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.http_ttfa
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup
@@ -74,7 +82,7 @@ proto-lint:
 	$(BUF) format --diff --exit-code
 
 lint: setup
-	$(VENV)/bin/ruff check workers server client tests benchmarks
+	$(VENV)/bin/ruff check contract tts workers server client tests benchmarks tools
 
 clean:
 	rm -rf $(VENV) .cache out

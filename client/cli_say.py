@@ -1,4 +1,4 @@
-"""`qwen3-tts say`: speak a text into a file (-o out.wav|.flac|.ogg) or as raw PCM on stdout (--stream).
+"""`qwen3-tts say`: speak a text into a file (-o out.wav|.flac|.ogg|.mp3|.aac) or as raw PCM on stdout (--stream).
 
 The text is the argument, or stdin when the argument is "-" or omitted (and stdin is not a terminal). With
 --local the model runs in this process (server/local.py, through client/local_synthesis.py) instead of on a server; everything else is
@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction, conn: argparse.ArgumentParser) -
                        description=__doc__.splitlines()[0])
     p.add_argument("text", nargs="?", default=None, metavar="TEXT", help='the text; "-" or omitted: read stdin')
     out = p.add_mutually_exclusive_group()
-    out.add_argument("-o", "--output", metavar="FILE", help="write .wav, .flac, .ogg/.opus (Ogg Opus) or .raw")
+    out.add_argument("-o", "--output", metavar="FILE", help="write .wav, .flac, .ogg/.opus (Ogg Opus), .mp3, .aac or .raw")
     out.add_argument("--stream", action="store_true", help="write raw PCM s16le to stdout as it arrives")
     p.add_argument("--float", dest="float32", action="store_true",
                    help="32-bit float samples (.wav/.raw; at 24 kHz the model's own output)")
@@ -40,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction, conn: argparse.ArgumentParser) -
     p.add_argument("--sample-rate", type=int, default=0, metavar="HZ", help="output rate (default: 24000)")
     p.add_argument("--chunk-ms", type=int, default=0, metavar="MS", help="chunk duration 20..100 (default: 80)")
     p.add_argument("--max-audio-ms", type=int, default=0, metavar="MS", help="cut the audio there")
+    p.add_argument("--speed", type=float, metavar="X", help="playback speed 0.25..4.0, pitch kept (default: 1.0)")
     p.add_argument("--temperature", type=float)
     p.add_argument("--top-k", type=int)
     p.add_argument("--top-p", type=float)
@@ -91,7 +92,8 @@ def stdin_pieces(stdin=None) -> Iterator[str]:
 
 def run(args: argparse.Namespace) -> int:
     if not args.output and not args.stream and not args.dry_run:
-        raise UsageError("choose where the audio goes: -o FILE (.wav, .flac, .ogg) or --stream (raw PCM to stdout)")
+        raise UsageError("choose where the audio goes: -o FILE (.wav, .flac, .ogg, .mp3, .aac) "
+                         "or --stream (raw PCM to stdout)")
     if args.local and not args.model:
         raise UsageError("--local needs --model DIR_OR_HUB_ID")
     if args.stream and args.float32:
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                    temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                    repetition_penalty=args.repetition_penalty, greedy=args.greedy, max_audio_ms=args.max_audio_ms,
                    text_normalization=args.text_normalization, segments=args.dry_run,
-                   dry_run=args.dry_run)
+                   dry_run=args.dry_run, speed=args.speed)
     progress = Progress(sys.stderr, sys.stderr.isatty() if args.progress is None else args.progress)
     if args.local:
         from client.local_synthesis import LocalSynthesizer

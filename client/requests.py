@@ -23,13 +23,14 @@ def synthesize_request(
     temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
     repetition_penalty: float | None = None, greedy: bool | None = None, max_audio_ms: int = 0,
     priority: str | None = None, text_normalization: str | None = None, segments: bool = False,
-    dry_run: bool = False,
+    dry_run: bool = False, speed: float | None = None,
 ) -> tts_pb2.SynthesizeRequest:
     """`segments`: ask for a segment event as each segment of the text starts; `dry_run`: segments only."""
     msg = tts_pb2.SynthesizeRequest(
         text=text, voice=voice or "", language=language or "", instructions=instructions or "",
         audio_format=tts_pb2.AudioFormat(encoding=Encoding.parse(encoding).proto, sample_rate_hertz=sample_rate),
         chunk_duration_ms=chunk_ms, max_audio_duration_ms=max_audio_ms, segment_events=segments, dry_run=dry_run,
+        speed=speed or 0.0,
     )
     if seed is not None:
         msg.seed = seed

@@ -46,7 +46,7 @@ class TTSClient(BaseClient[Synthesis]):
 
     def synthesize_to_file(self, text: str, path: str | Path, *, float32: bool = False,
                            encoding: str | Encoding | None = None, **kwargs: Any) -> Synthesis:
-        """Synthesise `text` into `path` (.wav, .flac, .ogg/.opus, .raw); returns the completed Synthesis
+        """Synthesise `text` into `path` (.wav, .flac, .ogg/.opus, .mp3, .aac, .raw); returns the completed Synthesis
         (`.started`, `.finished`). The encoding follows the extension (float32: a 32-bit float WAV) unless given.
         Other keyword arguments are those of `synthesize`. Nothing is written if the stream fails."""
         synthesis = self.synthesize(text, encoding=encoding or encoding_for(path, float32), **kwargs)

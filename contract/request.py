@@ -76,6 +76,9 @@ class SynthesisRequest:
     segment_events: bool = False  # the stream tells the client as each segment starts
     dry_run: bool = False  # segments only: no audio, no decode slot
     request_id: str = ""
+    # Playback speed of the audio sent (0.25-4.0), pitch kept: applied by the response pipeline to the model's
+    # audio (server/audio/tempo.py), so the model and its sampling never see it. 1.0 leaves every bit as is.
+    speed: float = 1.0
     # Filled at the edge from `text` (server/text/plan.py); empty: the whole text is one segment, as given.
     segments: tuple[TextSegment, ...] = ()
     # Text layout, not part of the API: True puts the whole text in the prompt (the official default for

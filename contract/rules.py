@@ -17,6 +17,7 @@ from contract.formats import FormatError, resolve_chunk_ms, resolve_format
 from contract.request import Priority, Sampling, SynthesisRequest, TextNormalization
 
 MAX_SEED = 2**63
+MIN_SPEED, MAX_SPEED = 0.25, 4.0  # OpenAI's range; server/audio/tempo.py stretches exactly this range
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def resolve(req: SynthesisRequest, caps: Capabilities, *, streaming: bool = Fals
     elif req.seed is not None and req.seed >= MAX_SEED:
         bad("seed", "must be below 2**63")
     out.extend(_sampling(req.sampling))
+    if not (math.isfinite(req.speed) and MIN_SPEED <= req.speed <= MAX_SPEED):
+        bad("speed", f"must be in [{MIN_SPEED}, {MAX_SPEED}] (1.0 = as generated)")
     if not 0 <= req.max_audio_duration_ms <= limits.max_audio_duration_ms:
         bad("max_audio_duration_ms", f"must be in [0, {limits.max_audio_duration_ms}] (the server's limit)")
     priority = _enum(Priority, req.priority, Priority.INTERACTIVE, "priority", bad)

@@ -1,6 +1,6 @@
 """One synthesis from admission to its last message: the object that owns a request in the server.
 
-    call = SynthesisCall(request, capabilities, admission, metrics, received_at)   # a resolved request
+    call = SynthesisCall(request, capabilities, admission, metrics, received_at, door="grpc")  # resolved
     async for event in call.events():       # Started, Audio..., Finished  (server/responses.py)
         send(to_wire(event))
     call.close()                             # on any early exit: the one place a generation is stopped
@@ -62,8 +62,9 @@ def capabilities(pool: WorkerPool, limits: Limits) -> Capabilities:
 
 class SynthesisCall:
     def __init__(self, request: SynthesisRequest, caps: Capabilities, admission: Admission, metrics: Metrics,
-                 received_at: float):
+                 received_at: float, *, door: str):
         self.request, self.admission, self.metrics = request, admission, metrics
+        self.door = door  # metric label: the front door it came through (server/metrics.py DOORS)
         # The pool's key of this call. Not the request id: that one comes from the client and may repeat
         # (retries, fan-out); as a key, two concurrent calls with one id would collide in the pool.
         self.key = f"synthesize-{next(_keys)}"
@@ -111,7 +112,7 @@ class SynthesisCall:
                 if isinstance(event, Audio):
                     now = time.monotonic()
                     if last_chunk is None:
-                        self.metrics.time_to_first_audio.labels(priority=self._priority).observe(
+                        self.metrics.time_to_first_audio.labels(door=self.door, priority=self._priority).observe(
                             now - self.received_at)
                     else:
                         self.metrics.chunk_interval.observe(now - last_chunk)
@@ -142,11 +143,11 @@ class SynthesisCall:
                  total_s=round(u.processing_s, 3), finish_reason=f"FINISH_REASON_{finished.ending.name}")
 
 
-def count_rejection(metrics: Metrics, err: errors.ServiceError) -> None:
+def count_rejection(metrics: Metrics, err: errors.ServiceError, door: str) -> None:
     """requests_rejected_total for a request refused before any audio (label values: server/metrics.py)."""
     reason = {"QUEUE_FULL": "queue_full", "QUEUE_TIMEOUT": "queue_timeout", "NOT_READY": "not_ready",
               "SHUTTING_DOWN": "shutting_down"}.get(err.reason or "")
     if err.status is errors.Status.INVALID_ARGUMENT:
         reason = "invalid_argument"
     if reason:
-        metrics.requests_rejected.labels(reason=reason).inc()
+        metrics.requests_rejected.labels(door=door, reason=reason).inc()

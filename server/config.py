@@ -57,6 +57,10 @@ class ServerConfig:
     port: int = 50051
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 9090
+    http_host: str = "0.0.0.0"
+    http_port: int = 8000  # 0: no HTTP API
+    cors_origins: str = ""  # comma-separated origins allowed to call the HTTP API from a browser; "" = none
+    voice_aliases: str = ""  # "alloy=vivian,echo=ryan": names the HTTP API also accepts as `voice`
     workers: int = 1
     device: str = "auto"
     dtype: str = "float32"
@@ -90,6 +94,15 @@ class ServerConfig:
     @property
     def auth(self) -> bool:
         return self.auth_token_file is not None
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.cors_origins.split(",") if o.strip())
+
+    @property
+    def voice_alias_map(self) -> dict[str, str]:
+        """alias -> voice, both lower case (voice names are case-insensitive); validated by `validate`."""
+        return dict(parse_aliases(self.voice_aliases)[0])
 
     @property
     def sessions(self) -> SessionSettings:
@@ -133,6 +146,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", "int", "gRPC port (0: any free port, for tests)", "PORT"),
     Setting("metrics_host", "str", "address of the Prometheus /metrics endpoint", "ADDR"),
     Setting("metrics_port", "int", "Prometheus port (0: no metrics endpoint)", "PORT"),
+    Setting("http_host", "str", "address the HTTP API (OpenAI-compatible, playground at /) binds", "ADDR"),
+    Setting("http_port", "int", "HTTP API port (0: no HTTP API)", "PORT"),
+    Setting("cors_origins", "str", "origins allowed to call the HTTP API from a browser, comma-separated, or * "
+            "(unset: no CORS headers; the playground at / is same-origin and needs none)", "ORIGINS"),
+    Setting("voice_aliases", "str", "extra names for voices on the HTTP API, e.g. alloy=vivian,echo=ryan "
+            "(case-insensitive), for clients with a fixed list of OpenAI voices", "ALIAS=VOICE,..."),
     Setting("workers", "int", "worker processes (each holds one copy of the model)", "N"),
     Setting("device", "str", "auto | cpu | cuda | cuda:N (auto: cuda if available, resolved by the workers)", "DEV"),
     Setting("dtype", "str", f"talker dtype: {' | '.join(DTYPES)}", "DTYPE"),
@@ -166,7 +185,7 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m server",
-        description="Streaming gRPC inference server for Qwen3-TTS.",
+        description="Streaming inference server for Qwen3-TTS: gRPC, and an OpenAI-compatible HTTP API with a playground.",
         epilog=(f"Every flag can also be set by the environment variable {ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}PORT,"
                 f" {ENV_PREFIX}MAX_BATCH) or by a top-level key in the TOML file (e.g. max_batch = 16)."
                 " Precedence: flag > environment > file > default."),
@@ -304,13 +323,22 @@ def validate(cfg: ServerConfig) -> list[str]:
         bad("model", "must not be empty")
     elif cfg.model.startswith(("/", "./", "../", "~")) and not Path(cfg.model).expanduser().is_dir():
         bad("model", f"directory {cfg.model} does not exist")
-    for name in ("host", "metrics_host"):
+    for name in ("host", "metrics_host", "http_host"):
         if not getattr(cfg, name).strip():
             bad(name, "must not be empty")
     in_range("port", 0, 65535)
     in_range("metrics_port", 0, 65535)
+    in_range("http_port", 0, 65535)
     if cfg.port and cfg.port == cfg.metrics_port:
         bad("metrics_port", f"{cfg.metrics_port} is also the gRPC port")
+    if cfg.http_port and cfg.http_port in (cfg.port, cfg.metrics_port):
+        other = "gRPC" if cfg.http_port == cfg.port else "metrics"
+        bad("http_port", f"{cfg.http_port} is also the {other} port")
+    for origin in cfg.cors_origin_list:
+        if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
+            bad("cors_origins", f"{origin!r} is not an origin (scheme://host[:port], no path) or *")
+    for problem in parse_aliases(cfg.voice_aliases)[1]:
+        bad("voice_aliases", problem)
     if cfg.workers < 1:
         bad("workers", f"{cfg.workers} is less than 1")
     if not _DEVICE_RE.match(cfg.device):
@@ -353,6 +381,27 @@ def validate(cfg: ServerConfig) -> list[str]:
     if cfg.voice_store is not None:
         _check_voice_store(cfg.voice_store, lambda m: bad("voice_store", m))
     return out
+
+
+def parse_aliases(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """("alloy=vivian, Echo=ryan") -> ([("alloy", "vivian"), ("echo", "ryan")], problems)."""
+    pairs: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        alias, sep, voice = (x.strip().lower() for x in item.partition("="))
+        if not sep or not alias or not voice:
+            problems.append(f"{item!r} is not ALIAS=VOICE")
+        elif any(c.isspace() for c in alias + voice):
+            problems.append(f"{item!r}: names must not contain spaces")
+        elif alias in dict(pairs):
+            problems.append(f"alias {alias!r} is given twice")
+        elif alias == voice:
+            problems.append(f"{item!r} names a voice as its own alias")
+        else:
+            pairs.append((alias, voice))
+    return pairs, problems
 
 
 def _read_text(path: Path, complain: Callable[[str], None]) -> str | None:

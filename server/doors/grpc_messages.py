@@ -39,7 +39,7 @@ def synthesis_request(msg: tts_pb2.SynthesizeRequest, request_id: str) -> Synthe
                           greedy=s.greedy if has("greedy") else None),
         max_audio_duration_ms=msg.max_audio_duration_ms, priority=msg.priority,
         text_normalization=msg.text_normalization, segment_events=msg.segment_events, dry_run=msg.dry_run,
-        request_id=request_id)
+        request_id=request_id, speed=msg.speed or 1.0)  # proto3: speed 0 = unset = 1.0
 
 
 def response(event: ResponseEvent) -> tts_pb2.SynthesizeResponse:

@@ -28,6 +28,7 @@ from server.voices import Voices
 from workers.pool import WorkerPool
 
 log = get_logger("server.grpc")
+DOOR = "grpc"  # the metric label and log field of this front door
 
 
 class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
@@ -42,11 +43,11 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
         request_id = request_id_from_metadata(context.invocation_metadata())
         received = time.monotonic()
         code = grpc.StatusCode.OK
-        with request_context(request_id, method="Synthesize"):
+        with request_context(request_id, door=DOOR, method="Synthesize"):
             try:
                 caps = self._caps()
                 req = prepare(m.synthesis_request(request, request_id), caps)
-                call = SynthesisCall(req, caps, self.admission, self.metrics, received)
+                call = SynthesisCall(req, caps, self.admission, self.metrics, received, door=DOOR)
                 # The one place a generation is stopped early: when the RPC ends for any reason (cancel,
                 # deadline, abort). It also covers a client that goes away while a write is blocked: grpc.aio then
                 # abandons this generator without raising in it, and the paused sequence would keep its slot.
@@ -59,7 +60,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                     yield m.response(event)
             except errors.ServiceError as e:
                 code = grpc.StatusCode[e.status.name]
-                count_rejection(self.metrics, e)
+                count_rejection(self.metrics, e, DOOR)
                 log.info("request.failed", code=code.name, reason=e.reason, error=e.message)
                 await abort(context, e)
             except (asyncio.CancelledError, GeneratorExit):  # GeneratorExit: abandoned, see above
@@ -67,7 +68,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                 reason = "deadline" if remaining is not None and remaining <= 0.01 else "client"
                 # requests_total's code is what the client saw: a passed deadline is DEADLINE_EXCEEDED
                 code = grpc.StatusCode.DEADLINE_EXCEEDED if reason == "deadline" else grpc.StatusCode.CANCELLED
-                self.metrics.requests_cancelled.labels(reason=reason).inc()
+                self.metrics.requests_cancelled.labels(door=DOOR, reason=reason).inc()
                 log.info("request.cancelled", reason=reason)
                 raise
             except Exception:  # noqa: BLE001 - never UNKNOWN, never a traceback to the client
@@ -76,8 +77,8 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                 await abort(context, errors.internal())
             finally:
                 elapsed = time.monotonic() - received
-                self.metrics.requests.labels(method="Synthesize", code=code.name).inc()
-                self.metrics.request_duration.labels(method="Synthesize", code=code.name).observe(elapsed)
+                self.metrics.requests.labels(door=DOOR, method="Synthesize", code=code.name).inc()
+                self.metrics.request_duration.labels(door=DOOR, method="Synthesize", code=code.name).observe(elapsed)
 
     # ------------------------------------------------------------------ StreamingSynthesize
     async def StreamingSynthesize(self, request_iterator, context: grpc.aio.ServicerContext):
@@ -85,7 +86,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
         received = time.monotonic()
         code = grpc.StatusCode.OK
         reader = None
-        with request_context(request_id, method="StreamingSynthesize"):
+        with request_context(request_id, door=DOOR, method="StreamingSynthesize"):
             try:
                 first = await anext(aiter(request_iterator), None)
                 if first is None or first.WhichOneof("input") != "config":
@@ -102,12 +103,12 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                     yield m.response(event)
             except errors.ServiceError as e:
                 code = grpc.StatusCode[e.status.name]
-                count_rejection(self.metrics, e)
+                count_rejection(self.metrics, e, DOOR)
                 log.info("request.failed", code=code.name, reason=e.reason, error=e.message)
                 await abort(context, e)
             except (asyncio.CancelledError, GeneratorExit):
                 code = grpc.StatusCode.CANCELLED
-                self.metrics.requests_cancelled.labels(reason="client").inc()
+                self.metrics.requests_cancelled.labels(door=DOOR, reason="client").inc()
                 log.info("request.cancelled", reason="client")
                 raise
             except Exception:  # noqa: BLE001 - never UNKNOWN, never a traceback to the client
@@ -117,7 +118,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
             finally:
                 if reader is not None:
                     reader.cancel()
-                self.metrics.requests.labels(method="StreamingSynthesize", code=code.name).inc()
+                self.metrics.requests.labels(door=DOOR, method="StreamingSynthesize", code=code.name).inc()
 
     # ------------------------------------------------------------------ unary RPCs
     async def GetServiceInfo(self, request, context):
@@ -154,7 +155,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
     async def _unary(self, method: str, context, handle):
         request_id = request_id_from_metadata(context.invocation_metadata())
         code = grpc.StatusCode.OK
-        with request_context(request_id, method=method):
+        with request_context(request_id, door=DOOR, method=method):
             try:
                 return await handle()
             except errors.ServiceError as e:
@@ -166,7 +167,7 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                 log.exception("request.internal_error")
                 await abort(context, errors.internal())
             finally:
-                self.metrics.requests.labels(method=method, code=code.name).inc()
+                self.metrics.requests.labels(door=DOOR, method=method, code=code.name).inc()
 
 
 async def _read_input(request_iterator, session: StreamingSession) -> None:

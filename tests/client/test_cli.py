@@ -125,8 +125,9 @@ def test_other_server_errors_exit_1_in_one_line(cv_env, capsys, monkeypatch):
 def test_usage_errors_exit_2_before_any_call(capsys):
     assert main(["say", TEXT, "--server", "127.0.0.1:1"]) == 2
     assert "choose where the audio goes" in capsys.readouterr().err
-    assert main(["say", TEXT, "-o", "out.mp3"]) == 2
+    assert main(["say", TEXT, "-o", "out.m4a"]) == 2
     assert "cannot tell the audio format" in capsys.readouterr().err
+    assert main(["say", TEXT, "-o", "out.mp3", "--float"]) == 2
     assert main(["say", TEXT, "-o", "out.flac", "--float"]) == 2
     assert main(["say", TEXT, "--stream", "--local"]) == 2
     assert "--local needs --model" in capsys.readouterr().err

@@ -74,11 +74,11 @@ def test_validation_failures_are_counted(cv_server, cv_stub):
     before = scrape(cv_server)
     synthesize(cv_stub, request(""), timeout=10)
     after = scrape(cv_server)
-    assert after.get("qwen3tts_requests_total", method="Synthesize", code="INVALID_ARGUMENT") == \
-        before.get("qwen3tts_requests_total", method="Synthesize", code="INVALID_ARGUMENT") + 1
+    assert after.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="INVALID_ARGUMENT") == \
+        before.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="INVALID_ARGUMENT") + 1
     # the series the metrics module creates up front is the one that counts
-    assert after.get("qwen3tts_requests_rejected_total", reason="invalid_argument") == \
-        before.get("qwen3tts_requests_rejected_total", reason="invalid_argument") + 1
+    assert after.get("qwen3tts_requests_rejected_total", door="grpc", reason="invalid_argument") == \
+        before.get("qwen3tts_requests_rejected_total", door="grpc", reason="invalid_argument") + 1
 
 
 def test_short_deadline_is_deadline_exceeded_and_generation_stops(cv_server, cv_stub):
@@ -89,15 +89,15 @@ def test_short_deadline_is_deadline_exceeded_and_generation_stops(cv_server, cv_
     assert s.code == grpc.StatusCode.DEADLINE_EXCEEDED and took < 3
     assert s.started is not None and s.chunks and s.finished is None  # it was streaming when the deadline hit
     # the server noticed (cancel reason "deadline") and the worker let go of the sequence
-    wait_for(lambda: scrape(cv_server).get("qwen3tts_requests_cancelled_total", reason="deadline")
-             == before.get("qwen3tts_requests_cancelled_total", reason="deadline") + 1, 5, what="deadline counted")
+    wait_for(lambda: scrape(cv_server).get("qwen3tts_requests_cancelled_total", door="grpc", reason="deadline")
+             == before.get("qwen3tts_requests_cancelled_total", door="grpc", reason="deadline") + 1, 5, what="deadline counted")
     wait_for(lambda: scrape(cv_server).get("qwen3tts_requests_running") == 0, 5, what="running back to 0")
     # counted under the code the client saw
     m = scrape(cv_server)
-    assert m.get("qwen3tts_requests_total", method="Synthesize", code="DEADLINE_EXCEEDED") == \
-        before.get("qwen3tts_requests_total", method="Synthesize", code="DEADLINE_EXCEEDED") + 1
-    assert m.get("qwen3tts_requests_total", method="Synthesize", code="CANCELLED") == \
-        before.get("qwen3tts_requests_total", method="Synthesize", code="CANCELLED")
+    assert m.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="DEADLINE_EXCEEDED") == \
+        before.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="DEADLINE_EXCEEDED") + 1
+    assert m.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="CANCELLED") == \
+        before.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="CANCELLED")
     frames = scrape(cv_server).get("qwen3tts_generated_frames_total")
     time.sleep(1.2)
     assert scrape(cv_server).get("qwen3tts_generated_frames_total") == frames

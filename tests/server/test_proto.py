@@ -41,7 +41,8 @@ def test_synthesize_request_contract() -> None:
     f = _fields(tts_pb2.SynthesizeRequest)
     assert list(f) == ["text", "voice", "language", "instructions", "audio_format", "chunk_duration_ms", "seed",
                        "sampling", "max_audio_duration_ms", "priority", "text_normalization", "segment_events",
-                       "dry_run"]
+                       "dry_run", "speed"]
+    assert f["speed"].number == 20 and not f["speed"].has_presence  # 0 = unset = 1.0
     assert f["seed"].has_presence and f["seed"].type == descriptor.FieldDescriptor.TYPE_INT64
     assert not f["chunk_duration_ms"].has_presence
     s = _fields(tts_pb2.SamplingParameters)

@@ -95,7 +95,7 @@ class SamplingParameters(_message.Message):
     def __init__(self, temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., repetition_penalty: _Optional[float] = ..., greedy: _Optional[bool] = ...) -> None: ...
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("text", "voice", "language", "instructions", "audio_format", "chunk_duration_ms", "seed", "sampling", "max_audio_duration_ms", "priority", "text_normalization", "segment_events", "dry_run")
+    __slots__ = ("text", "voice", "language", "instructions", "audio_format", "chunk_duration_ms", "seed", "sampling", "max_audio_duration_ms", "priority", "text_normalization", "segment_events", "dry_run", "speed")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +109,7 @@ class SynthesizeRequest(_message.Message):
     TEXT_NORMALIZATION_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_EVENTS_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    SPEED_FIELD_NUMBER: _ClassVar[int]
     text: str
     voice: str
     language: str
@@ -122,7 +123,8 @@ class SynthesizeRequest(_message.Message):
     text_normalization: TextNormalization
     segment_events: bool
     dry_run: bool
-    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., language: _Optional[str] = ..., instructions: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., chunk_duration_ms: _Optional[int] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[SamplingParameters, _Mapping]] = ..., max_audio_duration_ms: _Optional[int] = ..., priority: _Optional[_Union[Priority, str]] = ..., text_normalization: _Optional[_Union[TextNormalization, str]] = ..., segment_events: _Optional[bool] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    speed: float
+    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., language: _Optional[str] = ..., instructions: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., chunk_duration_ms: _Optional[int] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[SamplingParameters, _Mapping]] = ..., max_audio_duration_ms: _Optional[int] = ..., priority: _Optional[_Union[Priority, str]] = ..., text_normalization: _Optional[_Union[TextNormalization, str]] = ..., segment_events: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., speed: _Optional[float] = ...) -> None: ...
 
 class StreamingSynthesizeRequest(_message.Message):
     __slots__ = ("config", "text", "flush")
