@@ -9,6 +9,7 @@ request carries its request id (never its text at info level). No torch here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import grpc
@@ -41,52 +42,26 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
     # ------------------------------------------------------------------ Synthesize
     async def Synthesize(self, request: tts_pb2.SynthesizeRequest, context: grpc.aio.ServicerContext):
         request_id = request_id_from_metadata(context.invocation_metadata())
-        received = time.monotonic()
-        code = grpc.StatusCode.OK
-        with request_context(request_id, door=DOOR, method="Synthesize"):
-            try:
-                caps = self._caps()
-                req = prepare(m.synthesis_request(request, request_id), caps)
-                call = SynthesisCall(req, caps, self.admission, self.metrics, received, door=DOOR)
-                # The one place a generation is stopped early: when the RPC ends for any reason (cancel,
-                # deadline, abort). It also covers a client that goes away while a write is blocked: grpc.aio then
-                # abandons this generator without raising in it, and the paused sequence would keep its slot.
-                context.add_done_callback(lambda _: call.close())
-                await context.send_initial_metadata((("x-request-id", request_id),))
-                log.info("request.received", characters=len(req.text), segments=len(req.segments), voice=req.voice,
-                         encoding=req.audio_format.encoding.name, sample_rate=req.audio_format.sample_rate,
-                         chunk_ms=req.chunk_duration_ms, priority=int(req.priority))
-                async for event in call.events():
-                    yield m.response(event)
-            except errors.ServiceError as e:
-                code = grpc.StatusCode[e.status.name]
-                count_rejection(self.metrics, e, DOOR)
-                log.info("request.failed", code=code.name, reason=e.reason, error=e.message)
-                await abort(context, e)
-            except (asyncio.CancelledError, GeneratorExit):  # GeneratorExit: abandoned, see above
-                remaining = context.time_remaining()
-                reason = "deadline" if remaining is not None and remaining <= 0.01 else "client"
-                # requests_total's code is what the client saw: a passed deadline is DEADLINE_EXCEEDED
-                code = grpc.StatusCode.DEADLINE_EXCEEDED if reason == "deadline" else grpc.StatusCode.CANCELLED
-                self.metrics.requests_cancelled.labels(door=DOOR, reason=reason).inc()
-                log.info("request.cancelled", reason=reason)
-                raise
-            except Exception:  # noqa: BLE001 - never UNKNOWN, never a traceback to the client
-                code = grpc.StatusCode.INTERNAL
-                log.exception("request.internal_error")
-                await abort(context, errors.internal())
-            finally:
-                elapsed = time.monotonic() - received
-                self.metrics.requests.labels(door=DOOR, method="Synthesize", code=code.name).inc()
-                self.metrics.request_duration.labels(door=DOOR, method="Synthesize", code=code.name).observe(elapsed)
+        async with self._streaming_rpc("Synthesize", request_id, context) as received:
+            caps = self._caps()
+            req = prepare(m.synthesis_request(request, request_id), caps)
+            call = SynthesisCall(req, caps, self.admission, self.metrics, received, door=DOOR)
+            # The one place a generation is stopped early: when the RPC ends for any reason (cancel, deadline,
+            # abort). It also covers a client that goes away while a write is blocked: grpc.aio then abandons
+            # this generator without raising in it, and the paused sequence would keep its slot.
+            context.add_done_callback(lambda _: call.close())
+            await context.send_initial_metadata((("x-request-id", request_id),))
+            log.info("request.received", characters=len(req.text), segments=len(req.segments), voice=req.voice,
+                     encoding=req.audio_format.encoding.name, sample_rate=req.audio_format.sample_rate,
+                     chunk_ms=req.chunk_duration_ms, priority=int(req.priority))
+            async for event in call.events():
+                yield m.response(event)
 
     # ------------------------------------------------------------------ StreamingSynthesize
     async def StreamingSynthesize(self, request_iterator, context: grpc.aio.ServicerContext):
         request_id = request_id_from_metadata(context.invocation_metadata())
-        received = time.monotonic()
-        code = grpc.StatusCode.OK
         reader = None
-        with request_context(request_id, door=DOOR, method="StreamingSynthesize"):
+        async with self._streaming_rpc("StreamingSynthesize", request_id, context) as received:
             try:
                 first = await anext(aiter(request_iterator), None)
                 if first is None or first.WhichOneof("input") != "config":
@@ -101,24 +76,40 @@ class TextToSpeechService(tts_pb2_grpc.TextToSpeechServiceServicer):
                 reader = asyncio.ensure_future(_read_input(request_iterator, session))
                 async for event in session.events():
                     yield m.response(event)
+            finally:
+                if reader is not None:
+                    reader.cancel()
+
+    @contextlib.asynccontextmanager
+    async def _streaming_rpc(self, method: str, request_id: str, context: grpc.aio.ServicerContext):
+        """A streaming RPC's request scope: its failures as statuses (never UNKNOWN, never a traceback), its
+        cancellation and deadline counted, its metrics and log lines under its request id."""
+        received = time.monotonic()
+        code = grpc.StatusCode.OK
+        with request_context(request_id, door=DOOR, method=method):
+            try:
+                yield received
             except errors.ServiceError as e:
                 code = grpc.StatusCode[e.status.name]
                 count_rejection(self.metrics, e, DOOR)
                 log.info("request.failed", code=code.name, reason=e.reason, error=e.message)
                 await abort(context, e)
-            except (asyncio.CancelledError, GeneratorExit):
-                code = grpc.StatusCode.CANCELLED
-                self.metrics.requests_cancelled.labels(door=DOOR, reason="client").inc()
-                log.info("request.cancelled", reason="client")
+            except (asyncio.CancelledError, GeneratorExit):  # GeneratorExit: abandoned, see Synthesize
+                remaining = context.time_remaining()
+                reason = "deadline" if remaining is not None and remaining <= 0.01 else "client"
+                # requests_total's code is what the client saw: a passed deadline is DEADLINE_EXCEEDED
+                code = grpc.StatusCode.DEADLINE_EXCEEDED if reason == "deadline" else grpc.StatusCode.CANCELLED
+                self.metrics.requests_cancelled.labels(door=DOOR, reason=reason).inc()
+                log.info("request.cancelled", reason=reason)
                 raise
             except Exception:  # noqa: BLE001 - never UNKNOWN, never a traceback to the client
                 code = grpc.StatusCode.INTERNAL
                 log.exception("request.internal_error")
                 await abort(context, errors.internal())
             finally:
-                if reader is not None:
-                    reader.cancel()
-                self.metrics.requests.labels(door=DOOR, method="StreamingSynthesize", code=code.name).inc()
+                elapsed = time.monotonic() - received
+                self.metrics.requests.labels(door=DOOR, method=method, code=code.name).inc()
+                self.metrics.request_duration.labels(door=DOOR, method=method, code=code.name).observe(elapsed)
 
     # ------------------------------------------------------------------ unary RPCs
     async def GetServiceInfo(self, request, context):
