@@ -14,13 +14,14 @@ import numpy as np
 import torch
 
 from tts.codec.decoder import CodecDecoder
+from tts.engine.graphs import CUDA_KV_BUCKET, StaticSteps, kv_bucket_for, kv_buckets, row_buckets
 from tts.engine.scheduler import Plan
 from tts.engine.sequence import Sequence
 from tts.model.layers import store_linear_weights_transposed
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.prompt.builder import Prompt
 
-KV_BUCKET = 64  # attended cache length is rounded up to this, so compiled steps see few distinct shapes
+KV_BUCKET = 64  # attended cache length is rounded up to this (CUDA graphs: CUDA_KV_BUCKET), so few shapes occur
 # From this many slots on, float32 talker weights on CPU are stored transposed (see
 # store_linear_weights_transposed): a batched decode step's GEMMs then run ~1.2x faster, and a row's result
 # is the same bits for any number of rows from 2 to 32 (measured for every weight shape of both model sizes),
@@ -50,7 +51,11 @@ class ModelRunner:
         self._decode_step = model.decode_step
         self._compiled = False
         self._key_positions = torch.arange(max_context, device=self.device)
-        # Cumulative wall seconds per phase (host-side; on CUDA the read-back at the end of decode() is the sync).
+        self.kv_bucket = KV_BUCKET
+        self.graphs: StaticSteps | None = None  # captured steps (CUDA graphs), when capture_graphs() ran
+        self._all_slots = torch.ones(slots, dtype=torch.bool, device=self.device)
+        # Cumulative wall seconds per phase, host-side: exact on CPU; on CUDA the read-back at the end of decode()
+        # is the sync, and a replayed graph's codec share stays inside "decode".
         self.seconds = {"prefill": 0.0, "decode": 0.0, "codec": 0.0}
 
     def decode_rows(self, highest_slot: int) -> int:
@@ -135,31 +140,50 @@ class ModelRunner:
     @torch.inference_mode()
     def decode(self, seqs: list[Sequence], hold: list[Sequence]) -> StepOutput:
         """One frame for each of `seqs`; `hold`: other occupied slots (paused or prefilling), whose codec
-        state must not move (the codec steps every slot, see below)."""
+        state must not move (the codec steps every slot, see `_step`)."""
         rows = self.decode_rows(max(s.slot for s in (*seqs, *hold)))
         active = torch.zeros(rows, dtype=torch.bool)
         active[[s.slot for s in seqs]] = True
-        longest = max(s.prompt_len + s.frames for s in seqs) + 1
-        kv_len = min(-(-longest // KV_BUCKET) * KV_BUCKET, self.max_context)
+        held = torch.zeros(self.slots, dtype=torch.bool)
+        held[[s.slot for s in hold]] = True
+        kv_len = kv_bucket_for(max(s.prompt_len + s.frames for s in seqs) + 1, self.kv_bucket, self.max_context)
+        t0, codec_before = time.perf_counter(), self.seconds["codec"]
+        if self.graphs is not None and self.graphs.has(rows, kv_len):
+            codes, nxt, pcm = self.graphs.replay(active, kv_len, held)
+        else:
+            keys = self._key_positions[:kv_len]
+            if self._compiled:
+                torch._dynamo.mark_dynamic(keys, 0)
+            codes, nxt, pcm = self._step(active.to(self.device), keys, held.to(self.device) if hold else None)
+        out = StepOutput(codes.cpu().numpy(), nxt.cpu().numpy(), pcm.float().cpu().numpy())  # the step's one sync
+        self.seconds["decode"] += time.perf_counter() - t0 - (self.seconds["codec"] - codec_before)
+        return out
+
+    def _step(self, active: torch.Tensor, keys: torch.Tensor, held: torch.Tensor | None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The device work of a step, top to bottom, no host sync: the model's decode step over the leading
+        `active.shape[0]` rows, then the codec step of every slot, whose `held` slots get their codec state back
+        (None: no slot is held, nothing to copy — an eager step's shortcut; a captured step always has a mask).
+        Rows that emit no frame may hold anything (a finished slot's code 0 is EOS, outside the codebook). The
+        codec steps every slot: its convolutions are not batch-invariant (a stream's samples would change in
+        the last bits with the number of rows), and it is the cheaper part of a step."""
+        codes, nxt = self._decode_step(active, keys)
         t0 = time.perf_counter()
-        keys = self._key_positions[:kv_len]
-        if self._compiled:
-            torch._dynamo.mark_dynamic(keys, 0)
-        active_dev = active.to(self.device)
-        codes, nxt = self._decode_step(active_dev, keys)
-        t1 = time.perf_counter()
-        kept = self.codec_state.snapshot() if hold else None
-        # Rows that emit no frame may hold anything (a finished slot's code 0 is EOS, outside the codebook).
-        # The codec always steps every slot: its convolutions are not batch-invariant (a stream's samples
-        # would change in the last bits with the number of rows), and it is the cheaper part of a step.
+        kept = self.codec_state.snapshot() if held is not None else None
         frames = torch.zeros(self.slots, codes.shape[1], dtype=codes.dtype, device=codes.device)
-        frames[:rows] = torch.where(active_dev.unsqueeze(1), codes, 0)
+        frames[:active.shape[0]] = torch.where(active.unsqueeze(1), codes, 0)
         pcm = self.codec.step(frames.unsqueeze(1), self.codec_state)
         if kept is not None:
-            held = torch.zeros(self.slots, dtype=torch.bool)
-            held[[s.slot for s in hold]] = True
-            self.codec_state.restore(kept, held.to(self.device))
-        out = StepOutput(codes.cpu().numpy(), nxt.cpu().numpy(), pcm.float().cpu().numpy())
-        self.seconds["decode"] += t1 - t0
-        self.seconds["codec"] += time.perf_counter() - t1
-        return out
+            self.codec_state.restore(kept, held)
+        self.seconds["codec"] += time.perf_counter() - t0
+        return codes, nxt, pcm
+
+    def capture_graphs(self) -> int:
+        """CUDA only: capture the step as a CUDA graph for every (row bucket, cache-length bucket) it can meet
+        (tts/engine/graphs.py); later steps of those shapes replay them. Returns how many were captured."""
+        if self.device.type != "cuda":
+            raise ValueError("CUDA graphs need a CUDA device")
+        self.kv_bucket = CUDA_KV_BUCKET
+        self.graphs = StaticSteps(self._step, self.slots, self.device, self.codec_state.snapshot,
+                                  lambda saved: self.codec_state.restore(saved, self._all_slots))
+        return self.graphs.capture_all(row_buckets(self.slots), kv_buckets(self.max_context, self.kv_bucket))
