@@ -16,7 +16,7 @@ PROTOC := $(PY) -m grpc_tools.protoc -Iprotos
 BUF_VERSION ?= 1.75.0
 BUF := npx --yes @bufbuild/buf@$(BUF_VERSION)
 
-.PHONY: setup run test test-slow bench lint clean proto proto-check proto-lint browser
+.PHONY: setup run test test-slow bench lint clean proto proto-check proto-lint gpu-check browser
 
 setup: $(VENV)/.installed
 
@@ -48,6 +48,11 @@ browser:
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow
+
+# On a GPU machine (a CUDA build of torch in .venv): correctness and speed of the GPU path in one JSON
+# (gpu-check.json); fails loudly without CUDA. docs/benchmarks.md, "GPU".
+gpu-check: setup
+	$(PY) -m tools.gpu_check --device cuda --out gpu-check.json
 
 bench: setup
 	$(PY) -m benchmarks.engine_speed --threads $(THREADS) --compile

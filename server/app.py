@@ -48,7 +48,7 @@ def worker_spec(cfg: ServerConfig, voice_store: str) -> WorkerSpec:
     threads = max(1, len(os.sched_getaffinity(0)) // cfg.workers)
     return WorkerSpec(model=cfg.model, device=cfg.device, dtype=cfg.dtype, codec_dtype=cfg.codec_dtype,
                       slots=cfg.max_batch, threads=threads, voice_store=voice_store,
-                      log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
+                      cuda_graphs=cfg.cuda_graphs == "on", log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
 
 
 class ServerApp:

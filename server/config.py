@@ -71,6 +71,7 @@ class ServerConfig:
     default_chunk_ms: int = 80
     max_text_chars: int = 100_000
     max_audio_seconds: float = 3600.0
+    cuda_graphs: str = "on"
     stream_idle_flush_ms: int = 500
     max_sessions: int = 64
     max_message_bytes: int = 8 * 1024 * 1024
@@ -163,6 +164,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_text_chars", "int", f"longest accepted text in characters (1..{MAX_TEXT_CHARS_LIMIT})", "N"),
     Setting("max_audio_seconds", "float", "longest audio one request may produce", "SECONDS"),
     Setting("max_message_bytes", "int", "largest accepted request message (voice-cloning audio)", "BYTES"),
+    Setting("cuda_graphs", "str", "on | off: on a CUDA device, capture the decode step as CUDA graphs at start-up "
+            "(one per row bucket and cache-length bucket); ignored on a CPU", "ON|OFF"),
     Setting("stream_idle_flush_ms", "int", "streaming text input: speak the buffered text after this long without "
             "new text (even mid-sentence)", "MS"),
     Setting("max_sessions", "int", "streaming text input: open sessions per worker (they hold no decode slot while "
@@ -355,6 +358,8 @@ def validate(cfg: ServerConfig) -> list[str]:
     if not 0 < cfg.max_audio_seconds <= 86_400:
         bad("max_audio_seconds", f"{cfg.max_audio_seconds} is out of range (0, 86400] seconds")
     in_range("max_message_bytes", 64 * 1024, 256 * 1024 * 1024)
+    if cfg.cuda_graphs not in ("on", "off"):
+        bad("cuda_graphs", f"{cfg.cuda_graphs!r} is not one of on, off")
     in_range("stream_idle_flush_ms", 50, 60_000, " ms")
     in_range("max_sessions", 1, 100_000)
     if not 0 <= cfg.grace_period <= 3600:

@@ -57,6 +57,10 @@ def _start(spec: p.WorkerSpec):
                          prefill_budget=spec.prefill_budget, voice_store=spec.voice_store)
     if spec.compile:
         engine.runner.compile()
+    if spec.cuda_graphs and engine.runner.device.type == "cuda":
+        t0 = time.perf_counter()
+        count = engine.runner.capture_graphs()
+        log.info("captured %d CUDA graphs of the decode step in %.1f s", count, time.perf_counter() - t0)
     warm_up(engine)
     return engine
 

@@ -52,6 +52,7 @@ class WorkerSpec:
     prefill_budget: int = 64
     threads: int | None = None  # torch CPU threads
     compile: bool = False
+    cuda_graphs: bool = True  # on a CUDA device: capture the decode step as CUDA graphs at start-up
     voice_store: str | None = None  # directory shared by all workers (registered voices)
     heartbeat_s: float = 0.5
     log_level: str = "WARNING"

@@ -54,6 +54,7 @@ class ModelRunner:
         self.kv_bucket = KV_BUCKET
         self.graphs: StaticSteps | None = None  # captured steps (CUDA graphs), when capture_graphs() ran
         self._all_slots = torch.ones(slots, dtype=torch.bool, device=self.device)
+        self._host: dict[tuple, list[torch.Tensor]] = {}  # pinned host buffers of the step outputs, by shape (CUDA)
         # Cumulative wall seconds per phase, host-side: exact on CPU; on CUDA the read-back at the end of decode()
         # is the sync, and a replayed graph's codec share stays inside "decode".
         self.seconds = {"prefill": 0.0, "decode": 0.0, "codec": 0.0}
@@ -155,9 +156,23 @@ class ModelRunner:
             if self._compiled:
                 torch._dynamo.mark_dynamic(keys, 0)
             codes, nxt, pcm = self._step(active.to(self.device), keys, held.to(self.device) if hold else None)
-        out = StepOutput(codes.cpu().numpy(), nxt.cpu().numpy(), pcm.float().cpu().numpy())  # the step's one sync
+        out = StepOutput(*self._to_host(codes, nxt, pcm.float()))  # the step's one sync
         self.seconds["decode"] += time.perf_counter() - t0 - (self.seconds["codec"] - codec_before)
         return out
+
+    def _to_host(self, *tensors: torch.Tensor) -> list[np.ndarray]:
+        """A step's outputs as host arrays. On CUDA through pinned buffers (reused: the engine copies what it
+        keeps before the next step), copied asynchronously and waited for once."""
+        if self.device.type != "cuda":
+            return [t.cpu().numpy() for t in tensors]
+        key = tuple((t.shape, t.dtype) for t in tensors)
+        if key not in self._host:
+            self._host[key] = [torch.empty(t.shape, dtype=t.dtype, pin_memory=True) for t in tensors]
+        buffers = self._host[key]
+        for b, t in zip(buffers, tensors, strict=True):
+            b.copy_(t, non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()
+        return [b.numpy() for b in buffers]
 
     def _step(self, active: torch.Tensor, keys: torch.Tensor, held: torch.Tensor | None
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
