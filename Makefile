@@ -16,7 +16,7 @@ PROTOC := $(PY) -m grpc_tools.protoc -Iprotos
 BUF_VERSION ?= 1.75.0
 BUF := npx --yes @bufbuild/buf@$(BUF_VERSION)
 
-.PHONY: setup run test test-slow bench bench-peers quality-gate lint clean proto proto-check proto-lint
+.PHONY: setup run test test-slow bench bench-peers quality-gate lint clean proto proto-check proto-lint gpu-check browser
 
 setup: $(VENV)/.installed
 
@@ -39,8 +39,20 @@ run: setup $(TINY)/config.json
 test: setup
 	$(PY) -m pytest -q
 
+# Chromium from Debian's packages, for the playground's browser test (tests/server/test_e2e_playground.py drives
+# it with Playwright, which never downloads a browser). Idempotent; needs root or sudo the first time.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "browser: $$(/usr/bin/chromium --version 2>/dev/null | head -1)"; else \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; fi
+
 test-slow: setup
 	$(PY) -m pytest -q -m slow
+
+# On a GPU machine (a CUDA build of torch in .venv): correctness and speed of the GPU path in one JSON
+# (gpu-check.json); fails loudly without CUDA. docs/benchmarks.md, "GPU".
+gpu-check: setup
+	$(PY) -m tools.gpu_check --device cuda --out gpu-check.json
 
 bench: setup
 	$(PY) -m benchmarks.engine_speed --threads $(THREADS) --compile
@@ -48,6 +60,11 @@ bench: setup
 	$(PY) -m benchmarks.voice_registration --threads $(THREADS)
 	$(PY) -m benchmarks.concurrency --threads $(THREADS)
 	$(PY) -m benchmarks.grpc_ttfa
+	$(PY) -m benchmarks.text_frontend
+	$(PY) -m benchmarks.long_text --threads $(THREADS)
+	$(PY) -m benchmarks.encoders
+	$(PY) -m benchmarks.stream_input
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.http_ttfa
 
 # Our precision modes against the vox CPU engine on the same checkpoint (docs/benchmarks.md). vox lives in its
 # own benchmark-only venv, created here; nothing of it is installed into the product's venv.
@@ -86,7 +103,7 @@ proto-lint:
 	$(BUF) format --diff --exit-code
 
 lint: setup
-	$(VENV)/bin/ruff check workers server client tests benchmarks
+	$(VENV)/bin/ruff check contract tts workers server client tests benchmarks tools
 
 clean:
 	rm -rf $(VENV) .cache out

@@ -18,7 +18,7 @@ import time
 
 from benchmarks.engine_speed import DEFAULT_CKPT, ensure_checkpoint
 from qwen3tts.v1 import tts_pb2
-from tests.server_process import ServerProcess
+from tests.e2e import ServerProcess
 
 TEXTS = ["The quick brown fox jumps over the lazy dog.", "Streaming speech should start fast and never click.",
          "Batching many requests shares every decode step.", "A slow reader must never stall the others.",

@@ -32,6 +32,7 @@ from client.messages import (
     AudioChunk,
     AudioFormat,
     FinishReason,
+    Segment,
     ServiceInfo,
     SupportedAudioFormat,
     SynthesisFinished,
@@ -40,13 +41,14 @@ from client.messages import (
     Voice,
     VoiceType,
 )
+from client.requests import FLUSH
 from client.sync_client import TTSClient
 from client.synthesis import Synthesis
 
 __all__ = [
-    "AlreadyExists", "AsyncSynthesis", "AsyncTTSClient", "AudioChunk", "AudioFormat", "Cancelled",
+    "FLUSH", "AlreadyExists", "AsyncSynthesis", "AsyncTTSClient", "AudioChunk", "AudioFormat", "Cancelled",
     "DeadlineExceeded", "Encoding", "FailedPrecondition", "FieldViolation", "FinishReason", "Internal",
-    "InvalidArgument", "NotFound", "ProtocolError", "ResourceExhausted", "ServiceInfo", "SupportedAudioFormat",
+    "InvalidArgument", "NotFound", "ProtocolError", "ResourceExhausted", "Segment", "ServiceInfo", "SupportedAudioFormat",
     "Synthesis", "SynthesisFinished", "SynthesisStarted", "TTSClient", "TTSError", "Unauthenticated",
     "Unavailable", "Usage", "Voice", "VoiceType",
 ]

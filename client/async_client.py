@@ -23,7 +23,7 @@ from client.base_client import BaseClient
 from client.encoding import Encoding
 from client.errors import from_rpc_error
 from client.messages import ServiceInfo, Voice
-from client.requests import register_voice_request
+from client.requests import register_voice_request, streaming_requests_async
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 
 
@@ -36,6 +36,11 @@ class AsyncTTSClient(BaseClient[AsyncSynthesis]):
     def _start(self, msg: tts_pb2.SynthesizeRequest, timeout: float | None, request_id: str,
                metadata: tuple) -> AsyncSynthesis:
         return AsyncSynthesis(self._stub.Synthesize(msg, timeout=timeout, metadata=metadata), request_id)
+
+    def _start_streaming(self, config: tts_pb2.SynthesizeRequest, texts, timeout: float | None, request_id: str,
+                         metadata: tuple) -> AsyncSynthesis:
+        return AsyncSynthesis(self._stub.StreamingSynthesize(streaming_requests_async(config, texts), timeout=timeout,
+                                                             metadata=metadata), request_id)
 
     async def synthesize_to_file(self, text: str, path: str | Path, *, float32: bool = False,
                                  encoding: str | Encoding | None = None, **kwargs: Any) -> AsyncSynthesis:

@@ -1,4 +1,5 @@
-"""Streamed audio -> a file named by its extension: .wav/.flac (soundfile), .ogg/.opus (Ogg Opus), .raw/.pcm.
+"""Streamed audio -> a file named by its extension: .wav/.flac (soundfile), .ogg/.opus (Ogg Opus), .mp3, .aac,
+.raw/.pcm.
 
     encoding = encoding_for(path)               # what to ask the server for, e.g. pcm_s16le for .wav
     with AudioFileWriter(path, started.audio_format) as out:
@@ -6,8 +7,10 @@
             out.write(chunk.audio)               # committed on a clean exit, discarded on an exception
 
 WAV and FLAC are written through libsndfile from PCM_S16LE (16-bit) or, for WAV, PCM_F32LE (32-bit float: at
-24 kHz the model's own samples). Ogg Opus chunks already form one valid file and are concatenated as they are.
-Raw files hold the received bytes of any raw encoding.
+24 kHz the model's own samples): the file then carries its exact length, which the server's streamed WAV and
+FLAC cannot (they are written before the length is known), so `encoding_for` asks for PCM. The streamed WAV and
+FLAC encodings are accepted too and stored as they come. Ogg Opus, MP3 and AAC (ADTS) chunks already form one
+valid file and are concatenated as they are. Raw files hold the received bytes of any raw encoding.
 
 The audio goes to a hidden temporary file next to the target and is renamed into place only when the stream
 completed: an incomplete stream must not look like a finished file (the API contract says to discard it).
@@ -22,12 +25,15 @@ from types import TracebackType
 from client.encoding import Encoding
 from client.messages import AudioFormat
 
-_CONTAINERS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".opus": "OGG", ".raw": "RAW", ".pcm": "RAW"}
-# What each container can take, and the libsndfile subtype of the PCM ones.
+_CONTAINERS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".opus": "OGG", ".mp3": "MP3", ".aac": "AAC",
+               ".raw": "RAW", ".pcm": "RAW"}
+# What each container can take, and the libsndfile subtype of the PCM ones (None: the bytes as they come).
 _ACCEPTS = {
-    "WAV": {Encoding.PCM_S16LE: "PCM_16", Encoding.PCM_F32LE: "FLOAT"},
-    "FLAC": {Encoding.PCM_S16LE: "PCM_16"},  # FLAC stores integers only
+    "WAV": {Encoding.PCM_S16LE: "PCM_16", Encoding.PCM_F32LE: "FLOAT", Encoding.WAV: None},
+    "FLAC": {Encoding.PCM_S16LE: "PCM_16", Encoding.FLAC: None},  # FLAC stores integers only
     "OGG": {Encoding.OGG_OPUS: None},
+    "MP3": {Encoding.MP3: None},
+    "AAC": {Encoding.AAC: None},
     "RAW": {Encoding.PCM_S16LE: None, Encoding.PCM_F32LE: None, Encoding.MULAW: None, Encoding.ALAW: None},
 }
 
@@ -41,12 +47,14 @@ def container_for(path: str | Path) -> str:
 
 
 def encoding_for(path: str | Path, float32: bool = False) -> Encoding:
-    """The encoding to request for a file: Opus for .ogg/.opus, else PCM (32-bit float if `float32`)."""
+    """The encoding to request for a file: Opus for .ogg/.opus, MP3 for .mp3, AAC for .aac, else PCM (32-bit
+    float if `float32`)."""
     container = container_for(path)
-    if container == "OGG":
+    compressed = {"OGG": Encoding.OGG_OPUS, "MP3": Encoding.MP3, "AAC": Encoding.AAC}
+    if container in compressed:
         if float32:
-            raise ValueError("float samples cannot be stored in an Ogg Opus file")
-        return Encoding.OGG_OPUS
+            raise ValueError(f"float samples cannot be stored in a {Path(path).suffix} file")
+        return compressed[container]
     if float32 and container == "FLAC":
         raise ValueError("FLAC cannot store float samples; write a .wav file for float32")
     return Encoding.PCM_F32LE if float32 else Encoding.PCM_S16LE

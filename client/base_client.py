@@ -38,25 +38,41 @@ class BaseClient(Generic[S]):
         encoding: str | Encoding = Encoding.PCM_S16LE, sample_rate: int = 0, chunk_ms: int = 0,
         seed: int | None = None, temperature: float | None = None, top_k: int | None = None,
         top_p: float | None = None, repetition_penalty: float | None = None, greedy: bool | None = None,
-        max_audio_ms: int = 0, priority: str | None = None, timeout: float | None = None,
+        max_audio_ms: int = 0, priority: str | None = None, text_normalization: str | None = None,
+        segments: bool = False, dry_run: bool = False, speed: float | None = None, timeout: float | None = None,
         request_id: str | None = None,
     ) -> S:
         """Start synthesising `text`; returns the stream object at once (the call runs while it is read).
 
         voice: a ListVoices name (default: the model's first speaker). language: e.g. "english" (default:
-        detected). encoding: pcm_s16le | pcm_f32le | mulaw | alaw | ogg_opus. sample_rate: Hz, 0 = the
-        encoding's default. chunk_ms: 20..100, 0 = the server's default. seed: reproducible sampling (the
+        detected). encoding: pcm_s16le | pcm_f32le | mulaw | alaw | ogg_opus | mp3 | flac | aac | wav.
+        sample_rate: Hz, 0 = the encoding's default. chunk_ms: 20..100, 0 = the server's default. seed: reproducible sampling (the
         server draws one otherwise; see `started.seed`). temperature/top_k/top_p/repetition_penalty/greedy:
         sampling overrides. max_audio_ms: cut the audio there (0 = the server's limit). priority:
-        "interactive" | "batch". timeout: deadline of the whole stream in seconds.
+        "interactive" | "batch". text_normalization: "auto" (default) | "on" | "off". segments: the stream
+        announces each text segment as it starts (`synthesis.segments`). dry_run: segments only, no audio.
+        speed: 0.25..4.0, pitch kept (default 1.0). timeout: deadline of the whole stream in seconds.
         """
         msg = synthesize_request(
             text, voice=voice, language=language, instructions=instructions, encoding=encoding,
             sample_rate=sample_rate, chunk_ms=chunk_ms, seed=seed, temperature=temperature, top_k=top_k,
             top_p=top_p, repetition_penalty=repetition_penalty, greedy=greedy, max_audio_ms=max_audio_ms,
-            priority=priority)
+            priority=priority, text_normalization=text_normalization, segments=segments, dry_run=dry_run,
+            speed=speed)
         return self._start(msg, *self.connection.call_options(timeout, request_id))
+
+    def synthesize_stream_input(self, texts, *, timeout: float | None = None, request_id: str | None = None,
+                                **options) -> S:
+        """Speak a text while it is being written: `texts` yields its pieces (any length, e.g. an LLM's tokens;
+        `client.FLUSH` speaks what is buffered now); its end ends the input. Options are those of
+        `synthesize` (without the text). The stream announces each segment as it starts."""
+        msg = synthesize_request("", **options)
+        return self._start_streaming(msg, texts, *self.connection.call_options(timeout, request_id))
 
     def _start(self, msg: tts_pb2.SynthesizeRequest, timeout: float | None, request_id: str,
                metadata: tuple) -> S:
+        raise NotImplementedError
+
+    def _start_streaming(self, config: tts_pb2.SynthesizeRequest, texts, timeout: float | None, request_id: str,
+                         metadata: tuple) -> S:
         raise NotImplementedError

@@ -17,6 +17,10 @@ class Encoding(StrEnum):
     MULAW = "mulaw"  # G.711 mu-law, one byte per sample
     ALAW = "alaw"  # G.711 A-law, one byte per sample
     OGG_OPUS = "ogg_opus"  # a complete Ogg Opus stream, chunked at page boundaries
+    MP3 = "mp3"  # MPEG audio frames (no ID3 tag): the chunks concatenate to a playable .mp3
+    FLAC = "flac"  # a FLAC stream (STREAMINFO length "unknown"): the chunks concatenate to a .flac file
+    AAC = "aac"  # AAC-LC in ADTS frames: the chunks concatenate to a playable .aac
+    WAV = "wav"  # a streamable WAV (RIFF sizes 0xFFFFFFFF: "to the end of the file"), 16-bit PCM
 
     @property
     def proto(self) -> int:
@@ -24,7 +28,7 @@ class Encoding(StrEnum):
 
     @property
     def bytes_per_sample(self) -> int | None:
-        """Bytes per sample of a raw encoding; None for Ogg Opus (compressed, variable size)."""
+        """Bytes per sample of a raw encoding; None for the containers and compressed ones (Opus, MP3, ...)."""
         return _BYTES_PER_SAMPLE.get(self)
 
     @property

@@ -33,12 +33,14 @@ class LocalSynthesizer:
                    sample_rate: int = 0, chunk_ms: int = 0, seed: int | None = None,
                    temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
                    repetition_penalty: float | None = None, greedy: bool | None = None, max_audio_ms: int = 0,
-                   request_id: str | None = None) -> Synthesis:
+                   text_normalization: str | None = None, segments: bool = False, dry_run: bool = False,
+                   speed: float | None = None, request_id: str | None = None) -> Synthesis:
         """The arguments of TTSClient.synthesize (no priority or timeout: nothing is queued)."""
         msg = synthesize_request(
             text, voice=voice, language=language, instructions=instructions, encoding=encoding,
             sample_rate=sample_rate, chunk_ms=chunk_ms, seed=seed, temperature=temperature, top_k=top_k,
-            top_p=top_p, repetition_penalty=repetition_penalty, greedy=greedy, max_audio_ms=max_audio_ms)
+            top_p=top_p, repetition_penalty=repetition_penalty, greedy=greedy, max_audio_ms=max_audio_ms,
+            text_normalization=text_normalization, segments=segments, dry_run=dry_run, speed=speed)
         rid = request_id or new_request_id()
         responses = self._responses(msg, rid)
         return Synthesis(responses, rid, responses.close)

@@ -54,6 +54,21 @@ class SynthesisStarted:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """A segment of the text as it starts: spoken `text`, its source range, where its audio begins."""
+
+    index: int
+    text: str  # as spoken (after text normalization)
+    source_start: int  # code points of the request's text: text[source_start:source_end]
+    source_end: int
+    start_sample: int  # at the output rate
+
+    @classmethod
+    def from_proto(cls, msg: tts_pb2.SegmentStarted) -> Segment:
+        return cls(msg.index, msg.text, msg.source_start, msg.source_end, msg.start_sample)
+
+
+@dataclass(frozen=True)
 class AudioChunk:
     """A piece of the output audio. `start_sample` and `num_samples` are exact; `duration` is derived."""
 

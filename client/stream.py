@@ -1,7 +1,8 @@
 """One Synthesize stream's events, checked against the API contract as they arrive.
 
 The contract (tts.proto): exactly one `started`, then `audio` chunks with sequence numbers 0, 1, 2, ... and
-contiguous `start_sample`s, then one `finished`, then status OK. Anything else means the audio is incomplete,
+contiguous `start_sample`s (with `segment` events among them when asked for), then one `finished`, then
+status OK. Anything else means the audio is incomplete,
 so a breach is raised as ProtocolError instead of being passed on as good audio. The sync and asyncio
 `Synthesis` classes (and the in-process engine) feed the same state.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import grpc
 
 from client.errors import Cancelled, ProtocolError, TTSError, from_rpc_error
-from client.messages import AudioChunk, SynthesisFinished, SynthesisStarted
+from client.messages import AudioChunk, Segment, SynthesisFinished, SynthesisStarted
 from qwen3tts.v1 import tts_pb2
 
 
@@ -20,6 +21,7 @@ class StreamState:
         self.request_id = request_id
         self.started: SynthesisStarted | None = None
         self.finished: SynthesisFinished | None = None
+        self.segments: list[Segment] = []
         self.chunks_received = 0
         self.samples_received = 0  # at the output rate
         self.error: TTSError | None = None
@@ -60,6 +62,12 @@ class StreamState:
             raise self._breach(f"`{kind}` after `finished`")
         if kind == "finished":
             self.finished = SynthesisFinished.from_proto(response.finished, self.request_id)
+            return None
+        if kind == "segment":
+            segment = Segment.from_proto(response.segment)
+            if segment.index != len(self.segments) or segment.start_sample < self.samples_received:
+                raise self._breach(f"segment {segment.index} out of order")
+            self.segments.append(segment)
             return None
         chunk = AudioChunk.from_proto(response.audio, self.started.audio_format)
         if chunk.sequence_number != self.chunks_received:
@@ -126,3 +134,8 @@ class StreamView:
     def audio_seconds(self) -> float:
         """Seconds of audio received so far."""
         return self._state.audio_seconds
+
+    @property
+    def segments(self) -> list[Segment]:
+        """The text segments announced so far (with `segments=True` or `dry_run=True`), in order."""
+        return list(self._state.segments)

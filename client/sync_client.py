@@ -23,7 +23,7 @@ from client.base_client import BaseClient
 from client.encoding import Encoding
 from client.errors import from_rpc_error
 from client.messages import ServiceInfo, Voice
-from client.requests import register_voice_request
+from client.requests import register_voice_request, streaming_requests
 from client.synthesis import Synthesis
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 
@@ -39,9 +39,14 @@ class TTSClient(BaseClient[Synthesis]):
         call = self._stub.Synthesize(msg, timeout=timeout, metadata=metadata)
         return Synthesis(call, request_id, call.cancel)
 
+    def _start_streaming(self, config: tts_pb2.SynthesizeRequest, texts, timeout: float | None, request_id: str,
+                         metadata: tuple) -> Synthesis:
+        call = self._stub.StreamingSynthesize(streaming_requests(config, texts), timeout=timeout, metadata=metadata)
+        return Synthesis(call, request_id, call.cancel)
+
     def synthesize_to_file(self, text: str, path: str | Path, *, float32: bool = False,
                            encoding: str | Encoding | None = None, **kwargs: Any) -> Synthesis:
-        """Synthesise `text` into `path` (.wav, .flac, .ogg/.opus, .raw); returns the completed Synthesis
+        """Synthesise `text` into `path` (.wav, .flac, .ogg/.opus, .mp3, .aac, .raw); returns the completed Synthesis
         (`.started`, `.finished`). The encoding follows the extension (float32: a 32-bit float WAV) unless given.
         Other keyword arguments are those of `synthesize`. Nothing is written if the stream fails."""
         synthesis = self.synthesize(text, encoding=encoding or encoding_for(path, float32), **kwargs)

@@ -15,9 +15,9 @@ MODEL_TYPES = ("custom_voice", "voice_design", "base")
 
 @dataclass(frozen=True)
 class Limits:
-    max_text_characters: int = 10_000
+    max_text_characters: int = 100_000
     max_instructions_characters: int = MAX_INSTRUCTIONS_CHARACTERS
-    max_audio_duration_ms: int = 300_000
+    max_audio_duration_ms: int = 3_600_000
     default_chunk_duration_ms: int = 80
 
 

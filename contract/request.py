@@ -12,6 +12,17 @@ from dataclasses import dataclass, field
 from contract.formats import AudioFormat, Encoding
 
 
+class TextNormalization(enum.IntEnum):
+    """Spelling out numbers, dates, money, units and abbreviations before synthesis (server/text/normalize);
+    values equal `qwen3tts.v1.TextNormalization`. AUTO (the default): for English and Russian texts (detected
+    when the language is `auto`); ON: also for an `auto` text whose script is mixed; OFF: the text as given."""
+
+    UNSPECIFIED = 0
+    AUTO = 1
+    ON = 2
+    OFF = 3
+
+
 class Priority(enum.IntEnum):
     """Scheduling class; values equal `qwen3tts.v1.Priority` (0 = unset = interactive)."""
 
@@ -39,6 +50,17 @@ GREEDY = Sampling(greedy=True)
 
 
 @dataclass(frozen=True)
+class TextSegment:
+    """One piece of the text, spoken as its own talker generation (the text front end cuts a request's text
+    into sentences grouped up to a budget; server/text/plan.py)."""
+
+    index: int
+    start: int  # source range in the request's text, in code points: text[start:end]
+    end: int
+    text: str  # as it will be spoken (normalized)
+
+
+@dataclass(frozen=True)
 class SynthesisRequest:
     text: str
     voice: str = ""  # a built-in speaker (CustomVoice) or a registered voice (Base); "" for VoiceDesign
@@ -50,7 +72,15 @@ class SynthesisRequest:
     sampling: Sampling = field(default_factory=Sampling)
     max_audio_duration_ms: int = 0  # 0 = no bound of the client's (the server's limit still applies)
     priority: Priority = Priority.UNSPECIFIED
+    text_normalization: TextNormalization = TextNormalization.UNSPECIFIED
+    segment_events: bool = False  # the stream tells the client as each segment starts
+    dry_run: bool = False  # segments only: no audio, no decode slot
     request_id: str = ""
+    # Playback speed of the audio sent (0.25-4.0), pitch kept: applied by the response pipeline to the model's
+    # audio (server/audio/tempo.py), so the model and its sampling never see it. 1.0 leaves every bit as is.
+    speed: float = 1.0
+    # Filled at the edge from `text` (server/text/plan.py); empty: the whole text is one segment, as given.
+    segments: tuple[TextSegment, ...] = ()
     # Text layout, not part of the API: True puts the whole text in the prompt (the official default for
     # CustomVoice/VoiceDesign), False feeds it one token per frame. None = the official default for the mode.
     non_streaming: bool | None = None

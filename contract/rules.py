@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 
 from contract.capabilities import Capabilities
 from contract.formats import FormatError, resolve_chunk_ms, resolve_format
-from contract.request import Priority, Sampling, SynthesisRequest
+from contract.request import Priority, Sampling, SynthesisRequest, TextNormalization
 
 MAX_SEED = 2**63
+MIN_SPEED, MAX_SPEED = 0.25, 4.0  # OpenAI's range; server/audio/tempo.py stretches exactly this range
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,16 @@ class InvalidRequest(ValueError):
         self.violations = violations
 
 
-def resolve(req: SynthesisRequest, caps: Capabilities) -> SynthesisRequest:
+def resolve(req: SynthesisRequest, caps: Capabilities, *, streaming: bool = False) -> SynthesisRequest:
+    """`streaming`: the configuration of a streaming-input session; its text comes later (and must be empty)."""
     out: list[Violation] = []
     bad = lambda f, m: out.append(Violation(f, m))  # noqa: E731
     limits = caps.limits
 
-    if not req.text.strip():
+    if streaming:
+        if req.text:
+            bad("text", "must be empty in a session configuration: send the text after it")
+    elif not req.text.strip():
         bad("text", "must not be empty")
     elif len(req.text) > limits.max_text_characters:
         bad("text", f"is {len(req.text)} characters; the limit is {limits.max_text_characters}")
@@ -84,17 +89,26 @@ def resolve(req: SynthesisRequest, caps: Capabilities) -> SynthesisRequest:
     elif req.seed is not None and req.seed >= MAX_SEED:
         bad("seed", "must be below 2**63")
     out.extend(_sampling(req.sampling))
+    if not (math.isfinite(req.speed) and MIN_SPEED <= req.speed <= MAX_SPEED):
+        bad("speed", f"must be in [{MIN_SPEED}, {MAX_SPEED}] (1.0 = as generated)")
     if not 0 <= req.max_audio_duration_ms <= limits.max_audio_duration_ms:
         bad("max_audio_duration_ms", f"must be in [0, {limits.max_audio_duration_ms}] (the server's limit)")
-    priority = Priority.INTERACTIVE
-    try:
-        priority = Priority(req.priority) if req.priority else Priority.INTERACTIVE
-    except ValueError:
-        bad("priority", f"unknown value {req.priority}")
+    priority = _enum(Priority, req.priority, Priority.INTERACTIVE, "priority", bad)
+    normalization = _enum(TextNormalization, req.text_normalization, TextNormalization.AUTO, "text_normalization",
+                          bad)
     if out:
         raise InvalidRequest(out)
     return replace(req, voice=voice, language=language, instructions=instructions, audio_format=audio_format,
-                   chunk_duration_ms=chunk_ms, priority=priority)
+                   chunk_duration_ms=chunk_ms, priority=priority, text_normalization=normalization)
+
+
+def _enum(kind, value: int, default, field: str, bad):
+    """`value` as a member of `kind` (0 = unset = `default`), or a violation of `field`."""
+    try:
+        return kind(value) if value else default
+    except ValueError:
+        bad(field, f"unknown value {value}")
+        return default
 
 
 def _in(value: float | None, lo: float, hi: float) -> bool:

@@ -1,4 +1,4 @@
-"""`python -m server` / `qwen3-tts-server`: the gRPC text-to-speech server.
+"""`python -m server` / `qwen3-tts-server`: the text-to-speech server (gRPC, and the OpenAI-compatible HTTP API).
 
 Configuration: flags > QWEN3_TTS_* environment variables > --config FILE.toml > defaults (server/config.py).
 SIGTERM/SIGINT: health NOT_SERVING, stop admitting, drain in-flight streams for the grace period, exit.
@@ -21,7 +21,12 @@ async def serve(argv: list[str] | None = None) -> int:
     log = get_logger("server")
     log.info("server.config", **describe(cfg))
     app = ServerApp(cfg)
-    await app.start()
+    try:
+        await app.start()
+    except (OSError, RuntimeError) as e:  # a port that cannot be bound, say
+        log.error("server.start_failed", error=str(e))
+        await app.stop(0)
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -58,6 +58,16 @@ class Ticket:
             self.closed = True
             self._pool.cancel(self.key)
 
+    def append(self, texts: tuple[str, ...], end: bool = False) -> None:
+        """An open request's next segments (streaming text input)."""
+        if not self.closed:
+            self._pool.append(self.key, texts, end)
+
+    def interrupt(self) -> None:
+        """An open request drops its unspoken text and stops speaking at the next step; it stays open."""
+        if not self.closed:
+            self._pool.interrupt(self.key)
+
 
 @dataclass(order=True)
 class _Entry:
@@ -118,6 +128,19 @@ class Admission:
             if entry.future.done() and not entry.future.cancelled() and entry.future.exception() is None:
                 entry.future.result().close()  # dispatched in the same instant the client left
             raise
+
+    def open_session(self, key: str, request: SynthesisRequest, max_sessions: int) -> Ticket:
+        """A streaming-input session takes no slot while it waits for text (its worker schedules its speech):
+        it is routed at once to the worker with the fewest sessions, or refused with UNAVAILABLE."""
+        if self.draining:
+            raise unavailable("the server is shutting down; retry on another replica", "SHUTTING_DOWN")
+        ticket = Ticket(key, self.pool, self._loop)
+        try:
+            self.pool.submit(key, request, ticket.deliver, credit=CREDIT_FRAMES, open=True, max_sessions=max_sessions)
+        except NoCapacity as e:
+            raise unavailable(f"no worker can take another streaming session ({e})", "SESSIONS_FULL",
+                              retry_after_s=2.0) from e
+        return ticket
 
     def waiting(self) -> dict[Priority, int]:
         counts: dict[Priority, int] = {}

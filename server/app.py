@@ -1,11 +1,13 @@
-"""Wiring of the server process: worker pool, admission, gRPC server (service, health, reflection, auth), metrics.
+"""Wiring of the server process: worker pool, admission, the two front doors (gRPC: service, health, reflection,
+auth; HTTP: the OpenAI-compatible API and the playground), metrics.
 
     app = ServerApp(config); port = await app.start(); ...; await app.stop()
 
-The gRPC port opens at once with health NOT_SERVING; it turns SERVING when a worker is warm (and back to
-NOT_SERVING while no worker is ready, e.g. during a restart, and for good when draining). `stop()` is the
-SIGTERM sequence: NOT_SERVING, refuse new work, let in-flight streams finish within the grace period, cancel
-the rest, stop the workers.
+Both doors share the admission queue, the workers (their requests batch together), the tokens, the metrics and
+the logs. The gRPC and HTTP ports open at once, with health NOT_SERVING and /ready 503; they turn SERVING / 200
+when a worker is warm (and back while no worker is ready, e.g. during a restart, and for good when draining).
+`stop()` is the SIGTERM sequence: NOT_SERVING, refuse new work (gRPC UNAVAILABLE, HTTP 503, both with a retry
+delay), let in-flight streams of both doors finish within the grace period, cancel the rest, stop the workers.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from grpc_reflection.v1alpha import reflection
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 from server.admission import Admission
-from server.auth import BearerTokenInterceptor
+from server.auth import BearerTokenInterceptor, TokenSet, load_tokens
 from server.calls import PRIORITY_NAMES
 from server.config import ServerConfig
 from server.doors.grpc_errors import MalformedRequestInterceptor
 from server.doors.grpc_messages import VERSION
 from server.doors.grpc_service import TextToSpeechService
+from server.doors.http import HttpApi
+from server.doors.http_server import HttpServer, Tls
 from server.log import RequestContextInterceptor, get_logger
 from server.metrics import Metrics, create_metrics, set_build_info, start_metrics_server, stop_metrics_server
 from server.voices import Voices
@@ -45,7 +49,7 @@ def worker_spec(cfg: ServerConfig, voice_store: str) -> WorkerSpec:
     return WorkerSpec(model=cfg.model, device=cfg.device, dtype=cfg.dtype, codec_dtype=cfg.codec_dtype,
                       quantization=cfg.quantization,
                       slots=cfg.max_batch, threads=threads, voice_store=voice_store,
-                      log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
+                      cuda_graphs=cfg.cuda_graphs == "on", log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
 
 
 class ServerApp:
@@ -61,6 +65,8 @@ class ServerApp:
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
+        self.http: HttpServer | None = None
+        self.http_port: int | None = None  # None: the HTTP API is off (http_port 0)
         self.metrics_port: int | None = None
         self.failed: str | None = None
         self._metrics_httpd = None
@@ -80,7 +86,7 @@ class ServerApp:
         self.admission.start()
         interceptors = [RequestContextInterceptor()]
         if cfg.auth_token_file:
-            rejected = self.metrics.requests_rejected.labels(reason="unauthenticated")
+            rejected = self.metrics.requests_rejected.labels(door="grpc", reason="unauthenticated")
             interceptors.append(BearerTokenInterceptor.from_file(cfg.auth_token_file,
                                                                  on_reject=lambda method, reason: rejected.inc()))
         interceptors.append(MalformedRequestInterceptor(f"/{SERVICE_NAME}/"))  # innermost: after auth
@@ -112,9 +118,15 @@ class ServerApp:
         else:
             self.port = self.server.add_insecure_port(address)
         await self.server.start()
+        if cfg.http_port:
+            tokens = TokenSet(load_tokens(cfg.auth_token_file)) if cfg.auth_token_file else None
+            api = HttpApi(cfg, self.pool, self.admission, self.voices, self.metrics, tokens, lambda: self._draining)
+            tls = Tls(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca) if cfg.tls else None
+            self.http = HttpServer(api, cfg.http_host, cfg.http_port, tls)
+            self.http_port = await self.http.start()
         self._tasks = [self._loop.create_task(self._watch_ready()), self._loop.create_task(self._export_stats())]
-        log.info("server.listening", port=self.port, metrics_port=self.metrics_port, tls=cfg.tls, auth=cfg.auth,
-                 workers=cfg.workers, max_batch=cfg.max_batch)
+        log.info("server.listening", port=self.port, http_port=self.http_port, metrics_port=self.metrics_port,
+                 tls=cfg.tls, auth=cfg.auth, workers=cfg.workers, max_batch=cfg.max_batch)
         return self.port
 
     async def wait_ready(self, timeout: float | None = None) -> None:
@@ -126,8 +138,14 @@ class ServerApp:
         self._draining = True
         await self.health.enter_graceful_shutdown()
         await self.admission.stop()
+        # Both doors drain at once. The gRPC server's stop runs in this task, right after the admission stopped,
+        # as before the HTTP door existed: calls that arrive meanwhile are refused by the admission
+        # (SHUTTING_DOWN), not cancelled by a server stop scheduled a loop iteration later.
+        http_drain = self._loop.create_task(self.http.stop(grace)) if self.http is not None else None
         if self.server is not None:
             await self.server.stop(grace)
+        if http_drain is not None:
+            await http_drain
         for t in self._tasks:
             t.cancel()
         await asyncio.to_thread(self.pool.close)
@@ -149,10 +167,15 @@ class ServerApp:
             log.error("server.workers_failed", error=str(e))
             return
         info = self.pool.info
-        log.info("server.ready", model_type=info.capabilities.model_type, model_size=info.capabilities.model_size,
+        caps = info.capabilities
+        log.info("server.ready", model_type=caps.model_type, model_size=caps.model_size,
                  slots=info.slots, max_context=info.max_context, device=info.device,
                  talker_precision=info.precision.talker, code_predictor_precision=info.precision.code_predictor,
                  codec_precision=info.precision.codec, compute_device=info.precision.machine)
+        if caps.model_type == "custom_voice":  # registered voices (Base) can only be checked per request
+            for alias, voice in self.cfg.voice_alias_map.items():
+                if voice not in caps.speakers:
+                    log.warning("server.voice_alias_unknown", alias=alias, voice=voice, speakers=list(caps.speakers))
         await self._sync_health()
 
     def _pool_changed(self) -> None:

@@ -1,4 +1,7 @@
-"""Bearer-token authentication: a grpc.aio server interceptor.
+"""Bearer-token authentication: the token set and header parsing every door shares, and the grpc.aio interceptor.
+
+The HTTP door (server/doors/http.py) checks the same `TokenSet` with the same `bearer` parsing on its
+`Authorization` header and answers 401 with the same reasons.
 
 Clients send `authorization: Bearer <token>` metadata (the scheme is case-insensitive, RFC 6750). Tokens come
 from a file, one per line (blank lines and lines starting with '#' are ignored, surrounding whitespace is
@@ -56,9 +59,37 @@ def load_tokens(path: str | Path) -> list[str]:
     return tokens
 
 
-def _bearer(metadata: Iterable[tuple[str, str | bytes]] | None) -> tuple[str | None, str]:
-    """(token, reason): the presented bearer token, or None and why not."""
-    values = [v for k, v in (metadata or ()) if k == "authorization"]
+class TokenSet:
+    """The accepted tokens; `check` compares a presented one with all of them in constant time."""
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self._tokens: tuple[bytes, ...] = ()
+        self.set(tokens)
+
+    def set(self, tokens: Iterable[str]) -> None:
+        encoded = tuple(t.encode("utf-8") for t in tokens if t)
+        if not encoded:
+            raise ValueError("at least one token is required")
+        self._tokens = encoded
+
+    def is_valid(self, token: str) -> bool:
+        presented = token.encode("utf-8")
+        ok = False
+        for accepted in self._tokens:  # no early exit: constant work whichever token matches
+            ok |= hmac.compare_digest(presented, accepted)
+        return ok
+
+    def check(self, values: list[str | bytes]) -> str | None:
+        """None if the authorization values (all the request carried) hold a valid token, else the reason
+        (MISSING_TOKEN | MALFORMED_AUTHORIZATION | INVALID_TOKEN)."""
+        token, reason = bearer(values)
+        if token is None:
+            return reason
+        return None if self.is_valid(token) else "INVALID_TOKEN"
+
+
+def bearer(values: list[str | bytes]) -> tuple[str | None, str]:
+    """(token, reason): the bearer token presented in the authorization values, or None and why not."""
     if not values:
         return None, "MISSING_TOKEN"
     value = values[0]
@@ -71,7 +102,11 @@ def _bearer(metadata: Iterable[tuple[str, str | bytes]] | None) -> tuple[str | N
     return token, ""
 
 
-_MESSAGES = {
+def _bearer(metadata: Iterable[tuple[str, str | bytes]] | None) -> tuple[str | None, str]:
+    return bearer([v for k, v in (metadata or ()) if k == "authorization"])
+
+
+MESSAGES = {
     "MISSING_TOKEN": "missing 'authorization: Bearer <token>' metadata",
     "MALFORMED_AUTHORIZATION": "the authorization metadata must be 'Bearer <token>'",
     "INVALID_TOKEN": "invalid token",
@@ -82,7 +117,7 @@ def _rejection(reason: str) -> grpc.Status:
     info = error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN)
     detail = any_pb2.Any()
     detail.Pack(info)
-    return rpc_status.to_status(status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=_MESSAGES[reason],
+    return rpc_status.to_status(status_pb2.Status(code=code_pb2.UNAUTHENTICATED, message=MESSAGES[reason],
                                                   details=[detail]))
 
 
@@ -115,28 +150,20 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, tokens: Iterable[str], exempt_prefixes: Iterable[str] = EXEMPT_PREFIXES,
                  on_reject: Callable[[str, str], None] | None = None) -> None:
-        self._tokens: tuple[bytes, ...] = ()
-        self.set_tokens(tokens)
+        self.tokens = TokenSet(tokens)
         self._exempt = tuple(exempt_prefixes)
         self._on_reject = on_reject
 
     def set_tokens(self, tokens: Iterable[str]) -> None:
         """Replace the accepted tokens (e.g. after the token file was rotated)."""
-        encoded = tuple(t.encode("utf-8") for t in tokens if t)
-        if not encoded:
-            raise ValueError("at least one token is required")
-        self._tokens = encoded
+        self.tokens.set(tokens)
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs) -> BearerTokenInterceptor:
         return cls(load_tokens(path), **kwargs)
 
     def is_valid(self, token: str) -> bool:
-        presented = token.encode("utf-8")
-        ok = False
-        for accepted in self._tokens:  # no early exit: constant work whichever token matches
-            ok |= hmac.compare_digest(presented, accepted)
-        return ok
+        return self.tokens.is_valid(token)
 
     async def intercept_service(
         self,

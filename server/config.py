@@ -35,7 +35,7 @@ from contract.capabilities import Limits
 ENV_PREFIX = "QWEN3_TTS_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice"
-MAX_TEXT_CHARS_LIMIT = 10_000  # the longest text one request may carry
+MAX_TEXT_CHARS_LIMIT = 1_000_000  # the longest text one request may carry (it is spoken segment by segment)
 DTYPES = ("float32", "bfloat16", "float16")
 QUANTIZATIONS = ("none", "int8", "auto")  # = tts.engine.precision.QUANTIZATIONS (the server imports no torch)
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -58,6 +58,10 @@ class ServerConfig:
     port: int = 50051
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 9090
+    http_host: str = "0.0.0.0"
+    http_port: int = 8000  # 0: no HTTP API
+    cors_origins: str = ""  # comma-separated origins allowed to call the HTTP API from a browser; "" = none
+    voice_aliases: str = ""  # "alloy=vivian,echo=ryan": names the HTTP API also accepts as `voice`
     workers: int = 1
     device: str = "auto"
     dtype: str = "float32"
@@ -67,8 +71,11 @@ class ServerConfig:
     max_queue: int = 32
     queue_timeout: float = 30.0
     default_chunk_ms: int = 80
-    max_text_chars: int = 5_000
-    max_audio_seconds: float = 300.0
+    max_text_chars: int = 100_000
+    max_audio_seconds: float = 3600.0
+    cuda_graphs: str = "on"
+    stream_idle_flush_ms: int = 500
+    max_sessions: int = 64
     max_message_bytes: int = 8 * 1024 * 1024
     grace_period: float = 30.0
     max_connection_age: float = 0.0  # 0: connections live forever
@@ -92,10 +99,32 @@ class ServerConfig:
         return self.auth_token_file is not None
 
     @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.cors_origins.split(",") if o.strip())
+
+    @property
+    def voice_alias_map(self) -> dict[str, str]:
+        """alias -> voice, both lower case (voice names are case-insensitive); validated by `validate`."""
+        return dict(parse_aliases(self.voice_aliases)[0])
+
+    @property
+    def sessions(self) -> SessionSettings:
+        return SessionSettings(idle_flush_s=self.stream_idle_flush_ms / 1000, max_sessions=self.max_sessions)
+
+    @property
     def limits(self) -> Limits:
         """The limits every request is held to (contract/rules.py)."""
         return Limits(max_text_characters=self.max_text_chars, max_audio_duration_ms=int(self.max_audio_seconds * 1000),
                       default_chunk_duration_ms=self.default_chunk_ms)
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Streaming text input (server/sessions.py)."""
+
+    idle_flush_s: float = 0.5  # speak the buffered text after this long without a new delta
+    max_buffer_chars: int = 8192  # text buffered without a segment boundary (beyond: RESOURCE_EXHAUSTED)
+    max_sessions: int = 64  # open sessions per worker
 
 
 @dataclass(frozen=True)
@@ -120,6 +149,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", "int", "gRPC port (0: any free port, for tests)", "PORT"),
     Setting("metrics_host", "str", "address of the Prometheus /metrics endpoint", "ADDR"),
     Setting("metrics_port", "int", "Prometheus port (0: no metrics endpoint)", "PORT"),
+    Setting("http_host", "str", "address the HTTP API (OpenAI-compatible, playground at /) binds", "ADDR"),
+    Setting("http_port", "int", "HTTP API port (0: no HTTP API)", "PORT"),
+    Setting("cors_origins", "str", "origins allowed to call the HTTP API from a browser, comma-separated, or * "
+            "(unset: no CORS headers; the playground at / is same-origin and needs none)", "ORIGINS"),
+    Setting("voice_aliases", "str", "extra names for voices on the HTTP API, e.g. alloy=vivian,echo=ryan "
+            "(case-insensitive), for clients with a fixed list of OpenAI voices", "ALIAS=VOICE,..."),
     Setting("workers", "int", "worker processes (each holds one copy of the model)", "N"),
     Setting("device", "str", "auto | cpu | cuda | cuda:N (auto: cuda if available, resolved by the workers)", "DEV"),
     Setting("dtype", "str", f"talker dtype: {' | '.join(DTYPES)}", "DTYPE"),
@@ -136,6 +171,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_text_chars", "int", f"longest accepted text in characters (1..{MAX_TEXT_CHARS_LIMIT})", "N"),
     Setting("max_audio_seconds", "float", "longest audio one request may produce", "SECONDS"),
     Setting("max_message_bytes", "int", "largest accepted request message (voice-cloning audio)", "BYTES"),
+    Setting("cuda_graphs", "str", "on | off: on a CUDA device, capture the decode step as CUDA graphs at start-up "
+            "(one per row bucket and cache-length bucket); ignored on a CPU", "ON|OFF"),
+    Setting("stream_idle_flush_ms", "int", "streaming text input: speak the buffered text after this long without "
+            "new text (even mid-sentence)", "MS"),
+    Setting("max_sessions", "int", "streaming text input: open sessions per worker (they hold no decode slot while "
+            "they wait for text)", "N"),
     Setting("grace_period", "float", "seconds in-flight streams may finish after SIGTERM", "SECONDS"),
     Setting("max_connection_age", "float", "close client connections after this many seconds (0: never), so that "
             "clients balancing by DNS round-robin re-resolve and reach new replicas; streams in flight get "
@@ -154,7 +195,7 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m server",
-        description="Streaming gRPC inference server for Qwen3-TTS.",
+        description="Streaming inference server for Qwen3-TTS: gRPC, and an OpenAI-compatible HTTP API with a playground.",
         epilog=(f"Every flag can also be set by the environment variable {ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}PORT,"
                 f" {ENV_PREFIX}MAX_BATCH) or by a top-level key in the TOML file (e.g. max_batch = 16)."
                 " Precedence: flag > environment > file > default."),
@@ -292,13 +333,22 @@ def validate(cfg: ServerConfig) -> list[str]:
         bad("model", "must not be empty")
     elif cfg.model.startswith(("/", "./", "../", "~")) and not Path(cfg.model).expanduser().is_dir():
         bad("model", f"directory {cfg.model} does not exist")
-    for name in ("host", "metrics_host"):
+    for name in ("host", "metrics_host", "http_host"):
         if not getattr(cfg, name).strip():
             bad(name, "must not be empty")
     in_range("port", 0, 65535)
     in_range("metrics_port", 0, 65535)
+    in_range("http_port", 0, 65535)
     if cfg.port and cfg.port == cfg.metrics_port:
         bad("metrics_port", f"{cfg.metrics_port} is also the gRPC port")
+    if cfg.http_port and cfg.http_port in (cfg.port, cfg.metrics_port):
+        other = "gRPC" if cfg.http_port == cfg.port else "metrics"
+        bad("http_port", f"{cfg.http_port} is also the {other} port")
+    for origin in cfg.cors_origin_list:
+        if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
+            bad("cors_origins", f"{origin!r} is not an origin (scheme://host[:port], no path) or *")
+    for problem in parse_aliases(cfg.voice_aliases)[1]:
+        bad("voice_aliases", problem)
     if cfg.workers < 1:
         bad("workers", f"{cfg.workers} is less than 1")
     if not _DEVICE_RE.match(cfg.device):
@@ -314,9 +364,13 @@ def validate(cfg: ServerConfig) -> list[str]:
         bad("queue_timeout", f"{cfg.queue_timeout} is out of range (0, 3600] seconds")
     in_range("default_chunk_ms", 20, 100, " ms")
     in_range("max_text_chars", 1, MAX_TEXT_CHARS_LIMIT)
-    if not 0 < cfg.max_audio_seconds <= 3600:
-        bad("max_audio_seconds", f"{cfg.max_audio_seconds} is out of range (0, 3600] seconds")
+    if not 0 < cfg.max_audio_seconds <= 86_400:
+        bad("max_audio_seconds", f"{cfg.max_audio_seconds} is out of range (0, 86400] seconds")
     in_range("max_message_bytes", 64 * 1024, 256 * 1024 * 1024)
+    if cfg.cuda_graphs not in ("on", "off"):
+        bad("cuda_graphs", f"{cfg.cuda_graphs!r} is not one of on, off")
+    in_range("stream_idle_flush_ms", 50, 60_000, " ms")
+    in_range("max_sessions", 1, 100_000)
     if not 0 <= cfg.grace_period <= 3600:
         bad("grace_period", f"{cfg.grace_period} is out of range 0..3600 seconds")
     if not 0 <= cfg.max_connection_age <= 86_400:
@@ -341,6 +395,27 @@ def validate(cfg: ServerConfig) -> list[str]:
     if cfg.voice_store is not None:
         _check_voice_store(cfg.voice_store, lambda m: bad("voice_store", m))
     return out
+
+
+def parse_aliases(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """("alloy=vivian, Echo=ryan") -> ([("alloy", "vivian"), ("echo", "ryan")], problems)."""
+    pairs: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        alias, sep, voice = (x.strip().lower() for x in item.partition("="))
+        if not sep or not alias or not voice:
+            problems.append(f"{item!r} is not ALIAS=VOICE")
+        elif any(c.isspace() for c in alias + voice):
+            problems.append(f"{item!r}: names must not contain spaces")
+        elif alias in dict(pairs):
+            problems.append(f"alias {alias!r} is given twice")
+        elif alias == voice:
+            problems.append(f"{item!r} names a voice as its own alias")
+        else:
+            pairs.append((alias, voice))
+    return pairs, problems
 
 
 def _read_text(path: Path, complain: Callable[[str], None]) -> str | None:

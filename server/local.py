@@ -17,9 +17,10 @@ import time
 from collections.abc import Iterator
 
 from contract.outcome import FinishReason
-from contract.rules import InvalidRequest, Violation, resolve
+from contract.rules import InvalidRequest, Violation
 from qwen3tts.v1 import tts_pb2
 from server import errors
+from server.calls import prepare
 from server.config import ServerConfig
 from server.doors.grpc_messages import response, synthesis_request
 from server.responses import ResponsePipeline
@@ -40,10 +41,10 @@ def synthesize_local(msg: tts_pb2.SynthesizeRequest, request_id: str, *, model: 
     except (CheckpointError, OSError) as e:
         raise errors.invalid([Violation("model", str(e))]) from None
     caps = config.capabilities(model).with_limits(ServerConfig(model=model).limits)
-    try:
-        req = resolve(synthesis_request(msg, request_id), caps)  # before spending seconds on loading weights
-    except InvalidRequest as e:
-        raise errors.invalid(e.violations) from None
+    req = prepare(synthesis_request(msg, request_id), caps)  # before spending seconds on loading weights
+    if req.dry_run:  # no weights needed
+        yield from (response(e) for e in ResponsePipeline(req, caps, time.monotonic()).dry_run())
+        return
     if threads:
         import torch
 
@@ -60,7 +61,7 @@ def synthesize_local(msg: tts_pb2.SynthesizeRequest, request_id: str, *, model: 
     frames = engine.run([seq])
     try:
         for frame in frames:
-            out = pipeline.frame(frame.pcm)
+            out = pipeline.frame(frame.pcm, frame.segment)
             if pipeline.cut or frame.ended is not None:  # the duration bound (as the server cuts it), or the end
                 out += pipeline.finished(FinishReason.CANCELLED if pipeline.cut else frame.ended.reason, 0.0)
             for event in out:

@@ -6,6 +6,11 @@ the metrics port from a daemon thread (it never blocks the event loop).
 
 Names follow prometheus.io naming practice: seconds/ratios/bytes, `_total` on counters (prometheus_client adds
 it), `_info` for the build pseudo-metric, no high-cardinality labels (no request ids, texts, voices).
+
+Per-request families carry `door`, the front door the request came through (`grpc` | `http`). Their `method`
+and `code` are the same on both doors: the operation (`Synthesize`, `ListVoices`, `RegisterVoice`,
+`DeleteVoice`, `GetServiceInfo`) and the service's status name (`OK`, `INVALID_ARGUMENT`, `UNAVAILABLE`, ...,
+server/errors.py), not the HTTP status, so one query covers both doors (the HTTP status is in the door's log).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 PREFIX = "qwen3tts_"
+DOORS = ("grpc", "http")
 PRIORITIES = ("interactive", "batch")
 REJECT_REASONS = ("queue_full", "queue_timeout", "invalid_argument", "unauthenticated", "not_ready",
                   "shutting_down")
@@ -37,17 +43,17 @@ class Metrics:
     """All metric objects of one server; build with `create_metrics()`."""
 
     registry: CollectorRegistry
-    requests: Counter  # method, code
-    request_duration: Histogram  # method, code
-    time_to_first_audio: Histogram  # priority
+    requests: Counter  # door, method, code
+    request_duration: Histogram  # door, method, code
+    time_to_first_audio: Histogram  # door, priority
     queue_wait: Histogram  # priority
     chunk_interval: Histogram
     real_time_factor: Histogram
     requests_running: Gauge
     requests_waiting: Gauge  # priority
     requests_paused: Gauge
-    requests_rejected: Counter  # reason
-    requests_cancelled: Counter  # reason
+    requests_rejected: Counter  # door, reason
+    requests_cancelled: Counter  # door, reason
     batch_size: Histogram
     step_duration: Histogram
     input_characters: Counter
@@ -79,12 +85,14 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
 
     m = Metrics(
         registry=r,
-        requests=counter("requests", "Finished RPCs by method and gRPC status code.", ("method", "code")),
-        request_duration=histogram("request_duration_seconds", "End-to-end RPC duration (receive to status).",
-                                   _DURATION_BUCKETS, ("method", "code")),
+        requests=counter("requests", "Finished requests by front door, method and status.",
+                         ("door", "method", "code")),
+        request_duration=histogram("request_duration_seconds",
+                                   "End-to-end request duration (receive to status or end of body).",
+                                   _DURATION_BUCKETS, ("door", "method", "code")),
         time_to_first_audio=histogram("time_to_first_audio_seconds",
                                       "Synthesize: request received to first AudioChunk sent.", _LATENCY_BUCKETS,
-                                      ("priority",)),
+                                      ("door", "priority")),
         queue_wait=histogram("queue_wait_seconds", "Synthesize: admission to first scheduled on a worker.",
                              _LATENCY_BUCKETS, ("priority",)),
         chunk_interval=histogram("chunk_interval_seconds",
@@ -97,8 +105,8 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
                                ("priority",)),
         requests_paused=gauge("requests_paused", "Sequences paused because their client reads too slowly."),
         requests_rejected=counter("requests_rejected", "Requests refused before any audio, by reason.",
-                                  ("reason",)),
-        requests_cancelled=counter("requests_cancelled", "Streams ended early, by reason.", ("reason",)),
+                                  ("door", "reason")),
+        requests_cancelled=counter("requests_cancelled", "Streams ended early, by reason.", ("door", "reason")),
         batch_size=histogram("batch_size", "Sequences per decode step.", _BATCH_BUCKETS),
         step_duration=histogram("step_duration_seconds", "Duration of one decode step (all sequences).",
                                 _STEP_BUCKETS),
@@ -113,12 +121,14 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
     # Series that dashboards and alerts expect to exist from the start (0 rather than absent).
     for p in PRIORITIES:
         m.requests_waiting.labels(priority=p)
-        m.time_to_first_audio.labels(priority=p)
         m.queue_wait.labels(priority=p)
-    for reason in REJECT_REASONS:
-        m.requests_rejected.labels(reason=reason)
-    for reason in CANCEL_REASONS:
-        m.requests_cancelled.labels(reason=reason)
+    for door in DOORS:
+        for p in PRIORITIES:
+            m.time_to_first_audio.labels(door=door, priority=p)
+        for reason in REJECT_REASONS:
+            m.requests_rejected.labels(door=door, reason=reason)
+        for reason in CANCEL_REASONS:
+            m.requests_cancelled.labels(door=door, reason=reason)
     return m
 
 

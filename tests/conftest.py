@@ -6,6 +6,8 @@
         oracle = oracle_for("tiny")            # official Qwen3TTSModel, fp32, eager attention; cached
 
 Tests that call `oracle_for` are skipped, naming the install step, when `qwen_tts` is not installed.
+`QWEN3_TTS_TEST_DEVICE=cuda` runs the parity and batching tests (ours and the oracle) on that device
+(`make gpu-check` does); the default is the CPU.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import pytest
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from tests.oracle import load_oracle  # noqa: E402  (imports torch)
+
+TEST_DEVICE = os.environ.get("QWEN3_TTS_TEST_DEVICE", "cpu")
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +73,7 @@ def oracle_for(make_ckpt: Callable[..., Path]) -> Callable[..., Any]:
     def get(preset: str, seed: int = 0) -> Any:
         key = (preset, seed)
         if key not in loaded:
-            loaded[key] = load_oracle(make_ckpt(preset, seed))
+            loaded[key] = load_oracle(make_ckpt(preset, seed), device=TEST_DEVICE)
         return loaded[key]
 
     return get

@@ -1,6 +1,8 @@
 """The one end-to-end harness: the real server (`python -m server` in its own process group, on 127.0.0.1, real
 worker processes), found by the port it logs and ready when its health says SERVING; calls through the generated
 stubs, errors read back with grpcio-status, metrics scraped over HTTP, a self-signed certificate for TLS tests.
+With `http=True` the server also opens its HTTP API (OpenAI-compatible) on a free port: `server.http_url`,
+`server.openai()` (the official SDK, no retries) and `http_request` (the standard library) reach it.
 
 Used by tests/server/test_e2e_*.py and tests/client (their conftest.py files hold the shared servers)."""
 
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,10 +46,12 @@ def free_port() -> int:
 
 class ServerProcess:
     def __init__(self, model: Path | str, *args: str, env: dict | None = None, metrics: bool = True,
-                 credentials: grpc.ChannelCredentials | None = None, host_override: str | None = None):
+                 credentials: grpc.ChannelCredentials | None = None, host_override: str | None = None,
+                 http: bool = False):
         self.model, self.args = str(model), list(args)
         self.env = {**os.environ, **(env or {})}
         self.metrics_port = free_port() if metrics else 0
+        self.http_port = free_port() if http else 0  # 0: the HTTP API is off
         self.credentials, self.host_override = credentials, host_override
         self.port: int | None = None
         self.lines: list[str] = []
@@ -58,7 +63,7 @@ class ServerProcess:
         """Start; return once the port is open and (`wait_ready`) health says SERVING."""
         cmd = [sys.executable, "-m", "server", "--model", self.model, "--host", "127.0.0.1", "--port", "0",
                "--metrics-host", "127.0.0.1", "--metrics-port", str(self.metrics_port), "--log-format", "json",
-               *self.args]
+               "--http-host", "127.0.0.1", "--http-port", str(self.http_port), *self.args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, start_new_session=True)
         threading.Thread(target=self._read, daemon=True).start()
@@ -110,6 +115,18 @@ class ServerProcess:
 
     def stub(self) -> tts_pb2_grpc.TextToSpeechServiceStub:
         return tts_pb2_grpc.TextToSpeechServiceStub(self.channel())
+
+    @property
+    def http_url(self) -> str:
+        assert self.http_port, "start the server with http=True"
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def openai(self, api_key: str = "unused", **kwargs: Any):
+        """The official OpenAI SDK pointed at this server (no retries: a test sees every status)."""
+        import openai
+
+        return openai.OpenAI(base_url=self.http_url + "/v1", api_key=api_key, max_retries=0,
+                             timeout=kwargs.pop("timeout", 60), **kwargs)
 
     def health(self, service: str = SERVICE) -> int:
         stub = health_pb2_grpc.HealthStub(self.channel())
@@ -177,8 +194,9 @@ class Stream:
 
     started: tts_pb2.SynthesisStarted | None = None
     chunks: list[tts_pb2.AudioChunk] = field(default_factory=list)
+    segments: list[tts_pb2.SegmentStarted] = field(default_factory=list)
     finished: tts_pb2.SynthesisFinished | None = None
-    events: list[str] = field(default_factory=list)  # "started" | "audio" | "finished", in arrival order
+    events: list[str] = field(default_factory=list)  # "started" | "segment" | "audio" | "finished", in order
     code: grpc.StatusCode = grpc.StatusCode.OK
     error: grpc.RpcError | None = None
     initial_metadata: dict[str, str] = field(default_factory=dict)
@@ -196,7 +214,7 @@ class Stream:
     def ok(self) -> Stream:
         assert self.code == grpc.StatusCode.OK, f"{self.code}: {self.error and self.error.details()}"
         assert self.events[0] == "started" and self.events[-1] == "finished", self.events
-        assert set(self.events[1:-1]) <= {"audio"}, self.events
+        assert set(self.events[1:-1]) <= {"audio", "segment"}, self.events
         return self
 
 
@@ -213,6 +231,8 @@ def collect(call, stream: Stream | None = None, limit: int | None = None) -> Str
                 out.started = response.started
             elif kind == "audio":
                 out.chunks.append(response.audio)
+            elif kind == "segment":
+                out.segments.append(response.segment)
             else:
                 out.finished = response.finished
             if limit is not None and n >= limit:
@@ -320,3 +340,26 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path] | None:
 
 def s16(data: bytes) -> np.ndarray:
     return np.frombuffer(data, "<i2")
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http_request(server: ServerProcess, method: str, path: str, body: Any = None, *,
+                 headers: dict[str, str] | None = None, timeout: float = 60) -> HttpResult:
+    """One HTTP request to the server's HTTP API (a dict body is sent as JSON, bytes as they are)."""
+    data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+    req = urllib.request.Request(server.http_url + path, data=data, method=method, headers={
+        **({"content-type": "application/json"} if isinstance(body, (dict, list)) else {}), **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return HttpResult(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
+    except urllib.error.HTTPError as e:
+        return HttpResult(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())

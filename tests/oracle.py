@@ -69,10 +69,12 @@ def import_qwen_tts() -> types.ModuleType:
 
 
 def load_oracle(
-    model_dir: str | Path, dtype: torch.dtype = torch.float32, attn_implementation: str = "eager"
+    model_dir: str | Path, dtype: torch.dtype = torch.float32, attn_implementation: str = "eager",
+    device: str = "cpu",
 ) -> Any:
-    """The official `Qwen3TTSModel` wrapper for a local checkpoint directory, on CPU."""
+    """The official `Qwen3TTSModel` wrapper for a local checkpoint directory, on `device`."""
     qwen_tts = import_qwen_tts()
     return qwen_tts.Qwen3TTSModel.from_pretrained(
-        str(model_dir), dtype=dtype, attn_implementation=attn_implementation
+        str(model_dir), dtype=dtype, attn_implementation=attn_implementation,
+        **({"device_map": device} if device != "cpu" else {}),
     )

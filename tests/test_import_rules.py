@@ -1,6 +1,7 @@
 """The layout's import rules, checked on the source (what each module imports at any depth, lazily or not) and
-by importing: the contract, the worker protocol and pool, and the server never load torch; the client reaches the
-server and the model library only from its --local adapter; nothing in the product imports the tools folder."""
+by importing: the contract, the worker protocol and pool, and the server never load torch; the library never
+reaches up (its offline commands only to the text front end); the client reaches the server and the model
+library only from its --local adapter; nothing in the product imports the tools folder."""
 
 from __future__ import annotations
 
@@ -46,8 +47,13 @@ def test_the_client_reaches_server_and_library_only_from_its_local_adapter():
 
 
 def test_the_library_never_imports_the_server_the_workers_or_the_client():
-    bad = [str(p) for p, tops in modules("tts") if tops & {"server", "workers", "client"}]
+    # tts/cli is the offline commands' front door: like every door it applies the text front end
+    # (server/text, torch-free); nothing below it may reach up.
+    bad = [str(p) for p, tops in modules("tts") if p.parts[1] != "cli" and tops & {"server", "workers", "client"}]
     assert not bad, bad
+    cli = {m for p, _ in modules("tts") if p.parts[1] == "cli" for m in imported(ROOT / p)}
+    assert not {m for m in cli if m.split(".")[0] in ("workers", "client")}
+    assert {m for m in cli if m.startswith("server.")} <= {"server.text.plan"}
 
 
 def test_server_protocol_and_pool_load_without_torch():

@@ -53,6 +53,7 @@ class _Worker:
     info: p.WorkerInfo | None = None
     stats: p.Stats | None = None
     requests: dict[str, Sink] = field(default_factory=dict)  # synthesis requests: each holds a slot
+    sessions: dict[str, Sink] = field(default_factory=dict)  # open requests: a slot only while they speak
     voice_ops: dict[str, Sink] = field(default_factory=dict)  # voice commands: answered between steps, no slot
     last_seen: float = 0.0
     ever_ready: bool = False
@@ -115,22 +116,41 @@ class WorkerPool:
         self._thread.join(5)
 
     # ------------------------------------------------------------------ requests
-    def submit(self, request_id: str, request: SynthesisRequest, sink: Sink, *, credit: int | None = None) -> int:
-        """Route to the ready worker with the most free slots. Raises NoCapacity, PoolFailed."""
+    def submit(self, request_id: str, request: SynthesisRequest, sink: Sink, *, credit: int | None = None,
+               open: bool = False, max_sessions: int = 0) -> int:
+        """Route to the ready worker with the most free slots. Raises NoCapacity, PoolFailed. An `open` request
+        (streaming text input) takes a slot only while it speaks, which its worker schedules: it is routed to
+        the ready worker with the fewest open requests, at most `max_sessions` per worker."""
         with self._lock:
             if self._fatal:
                 raise PoolFailed(self._fatal)
             if request_id in self._routes:
                 raise ValueError(f"request id {request_id!r} is already in flight")
-            worker = max(self._workers, key=lambda w: w.free_slots)
-            if worker.free_slots <= 0:
-                raise NoCapacity("no ready worker has a free slot")
-            worker.requests[request_id] = sink
-            self._routes[request_id] = worker
-            worker.sendq.put(p.Submit(request_id, request, credit))
-            if len(worker.requests) == 1:
+            if open:
+                ready = [w for w in self._workers if w.state == "ready"]
+                worker = min(ready, key=lambda w: len(w.sessions), default=None)
+                if worker is None or len(worker.sessions) >= max_sessions:
+                    raise NoCapacity("no ready worker can take another streaming session")
+                routes = worker.sessions
+            else:
+                worker = max(self._workers, key=lambda w: w.free_slots)
+                if worker.free_slots <= 0:
+                    raise NoCapacity("no ready worker has a free slot")
+                routes = worker.requests
+            if not (worker.requests or worker.sessions):
                 worker.last_seen = time.monotonic()  # the stall clock starts with the first request
+            routes[request_id] = sink
+            self._routes[request_id] = worker
+            worker.sendq.put(p.Submit(request_id, request, credit, open))
             return worker.worker_id
+
+    def append(self, request_id: str, texts: tuple[str, ...], end: bool = False) -> None:
+        """More segments for an open request (the last of them with `end`)."""
+        self._send(request_id, p.Append(request_id, texts, end))
+
+    def interrupt(self, request_id: str) -> None:
+        """Barge-in: the open request drops its unspoken text and stops speaking; it stays open."""
+        self._send(request_id, p.Interrupt(request_id))
 
     def voice_command(self, command: p.VoiceCommand, sink: Sink) -> int:
         """Run a voice register/delete/list on a ready worker (no slot needed); the answer is one VoiceResult."""
@@ -147,16 +167,17 @@ class WorkerPool:
             return worker.worker_id
 
     def cancel(self, request_id: str) -> None:
-        with self._lock:
-            worker = self._routes.get(request_id)
-            if worker is not None:
-                worker.sendq.put(p.Cancel(request_id))
+        self._send(request_id, p.Cancel(request_id))
 
     def add_credit(self, request_id: str, frames: int) -> None:
+        self._send(request_id, p.Credit(request_id, frames))
+
+    def _send(self, request_id: str, msg) -> None:
+        """To the worker that has `request_id` (nothing if it has ended)."""
         with self._lock:
             worker = self._routes.get(request_id)
             if worker is not None:
-                worker.sendq.put(p.Credit(request_id, frames))
+                worker.sendq.put(msg)
 
     # ------------------------------------------------------------------ views
     @property
@@ -239,11 +260,11 @@ class WorkerPool:
                     sink = w.voice_ops.pop(msg.request_id, None)
                     self._routes.pop(msg.request_id, None)
                 case p.Finished() | p.Failed():
-                    sink = w.requests.pop(msg.request_id, None)
+                    sink = w.requests.pop(msg.request_id, None) or w.sessions.pop(msg.request_id, None)
                     self._routes.pop(msg.request_id, None)
                     ended = True
-                case _:  # Started, Frame
-                    sink = w.requests.get(msg.request_id)
+                case _:  # Started, Frame, Parked
+                    sink = w.requests.get(msg.request_id) or w.sessions.get(msg.request_id)
         if sink is not None:
             sink(msg)
         if ended or isinstance(msg, (p.Ready, p.Fatal)):
@@ -252,8 +273,8 @@ class WorkerPool:
     def _on_exit(self, w: _Worker, why: str) -> None:
         with self._lock:
             w.state = "stopped"
-            lost = {**w.requests, **w.voice_ops}
-            w.requests, w.voice_ops = {}, {}
+            lost = {**w.requests, **w.sessions, **w.voice_ops}
+            w.requests, w.sessions, w.voice_ops = {}, {}, {}
             for rid in lost:
                 self._routes.pop(rid, None)
             restart = not self._closing and w.ever_ready and not self._fatal
@@ -276,7 +297,7 @@ class WorkerPool:
     def _watchdog(self) -> None:
         now = time.monotonic()
         with self._lock:
-            stuck = [w for w in self._workers if w.state == "ready" and (w.requests or w.voice_ops)
+            stuck = [w for w in self._workers if w.state == "ready" and (w.requests or w.sessions or w.voice_ops)
                      and now - w.last_seen > self._stall_timeout_s]
         for w in stuck:
             log.error("worker %d made no progress for %.0f s: killing it", w.worker_id, now - w.last_seen)

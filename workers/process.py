@@ -55,10 +55,15 @@ def _start(spec: p.WorkerSpec):
     if spec.threads:
         torch.set_num_threads(spec.threads)
     engine = load_engine(spec.model, device=spec.device, dtype=spec.dtype, codec_dtype=spec.codec_dtype,
-                         quantization=spec.quantization, slots=spec.slots, max_context=spec.max_context, prefill_chunk=spec.prefill_chunk,
-                         prefill_budget=spec.prefill_budget, voice_store=spec.voice_store)
+                         quantization=spec.quantization, slots=spec.slots, max_context=spec.max_context,
+                         prefill_chunk=spec.prefill_chunk, prefill_budget=spec.prefill_budget,
+                         voice_store=spec.voice_store)
     if spec.compile and not engine.runner.compiled:
         engine.runner.compile()
+    if spec.cuda_graphs and engine.runner.device.type == "cuda":
+        t0 = time.perf_counter()
+        count = engine.runner.capture_graphs()
+        log.info("captured %d CUDA graphs of the decode step in %.1f s", count, time.perf_counter() - t0)
     warm_up(engine)
     return engine
 
@@ -85,9 +90,12 @@ class _Loop:
                     self._fail_all(traceback.format_exc())
                     continue
                 for frame in events:
-                    self.outbox.send(p.Frame(self.names[frame.seq_id], frame.index, frame.codes, frame.pcm))
+                    name = self.names[frame.seq_id]
+                    self.outbox.send(p.Frame(name, frame.index, frame.codes, frame.pcm, frame.segment))
                     if frame.ended is not None:
                         self._finished(frame.seq_id, frame.ended)
+                    elif frame.parked:
+                        self.outbox.send(p.Parked(name, self.engine.sequences[frame.seq_id].segment))
             # After every step, and every heartbeat when idle: the parent's view of progress and free slots.
             self._send_stats()
 
@@ -97,13 +105,30 @@ class _Loop:
         match msg:
             case p.Submit():
                 try:
-                    seq = self.engine.submit(msg.request, credit=msg.credit)
+                    seq = self.engine.submit(msg.request, credit=msg.credit, open=msg.open)
                 except InvalidRequest as e:
                     self.outbox.send(p.Failed(msg.request_id, FailureKind.INVALID, str(e), e.violations))
                     return
                 self.seqs[msg.request_id], self.names[seq.seq_id] = seq.seq_id, msg.request_id
                 self.submitted[seq.seq_id] = time.monotonic()
                 self.outbox.send(p.Started(msg.request_id, seq.seed, seq.max_frames, seq.prompt_len))
+            case p.Append():
+                seq_id = self.seqs.get(msg.request_id)
+                if seq_id is None:
+                    return
+                try:
+                    outcome = self.engine.append(seq_id, list(msg.texts), end=msg.end)
+                except InvalidRequest as e:
+                    self.engine.cancel(seq_id)
+                    self._forget(seq_id)
+                    self.outbox.send(p.Failed(msg.request_id, FailureKind.INVALID, str(e), e.violations))
+                    return
+                if outcome is not None:
+                    self._finished(seq_id, outcome)
+            case p.Interrupt():
+                seq_id = self.seqs.get(msg.request_id)
+                if seq_id is not None and self.engine.interrupt(seq_id):
+                    self.outbox.send(p.Parked(msg.request_id, self.engine.sequences[seq_id].segment))
             case p.Cancel():
                 seq_id = self.seqs.get(msg.request_id)
                 outcome = self.engine.cancel(seq_id) if seq_id is not None else None
@@ -146,9 +171,14 @@ class _Loop:
             return p.VoiceResult(msg.request_id, error_kind=FailureKind.INTERNAL, error="the voice operation failed")
 
     def _finished(self, seq_id: int, outcome) -> None:
-        name = self.names.pop(seq_id)
-        del self.seqs[name]
-        self.outbox.send(p.Finished(name, outcome, time.monotonic() - self.submitted.pop(seq_id)))
+        name = self.names[seq_id]
+        total = time.monotonic() - self.submitted[seq_id]
+        self._forget(seq_id)
+        self.outbox.send(p.Finished(name, outcome, total))
+
+    def _forget(self, seq_id: int) -> None:
+        del self.seqs[self.names.pop(seq_id)]
+        del self.submitted[seq_id]
 
     def _fail_all(self, trace: str) -> None:
         log.error("engine step failed; failing its requests: %s", trace)

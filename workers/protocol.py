@@ -1,19 +1,23 @@
 """The messages between a parent process and its worker processes (pickled over multiprocessing pipes).
 
 Parent -> worker                                Worker -> parent
-  Submit(request_id, request, credit)             Ready(worker_id, info)        model loaded and warmed up
-  Cancel(request_id)                              Started(request_id, ...)      accepted; seed and limits
-  Credit(request_id, frames)                      Frame(request_id, index, codes, pcm)
-  VoiceCommand(request_id, op, ...)               Finished(request_id, reason, ...)
-  Shutdown()                                      Failed(request_id, kind, message, violations)
-                                                  VoiceResult(request_id, voices | error)
+  Submit(request_id, request, credit, open)       Ready(worker_id, info)        model loaded and warmed up
+  Append(request_id, texts, end)                  Started(request_id, ...)      accepted; seed and limits
+  Interrupt(request_id)                           Frame(request_id, index, codes, pcm, segment)
+  Cancel(request_id)                              Parked(request_id, segments)  spoke all it has; no slot
+  Credit(request_id, frames)                      Finished(request_id, outcome, total_s)
+  VoiceCommand(request_id, op, ...)               Failed(request_id, kind, message, violations)
+  Shutdown()                                      VoiceResult(request_id, voices | error)
                                                   Stats(worker_id, ...)         after steps, and every
                                                                                 heartbeat interval when idle
                                                   Fatal(worker_id, message)     cannot start; exiting
 
 Voice commands (register / delete / list, Base checkpoints) run between engine steps and are answered with one
 VoiceResult. Ordering: for one request the worker sends Started, then Frames in index order, then exactly one Finished or
-Failed. A request the parent cancels ends with a Finished whose outcome is CANCELLED unless it already ended. Credit is
+Failed. A request the parent cancels ends with a Finished whose outcome is CANCELLED unless it already ended. An
+*open* request (streaming text input) gets its segments by Append; each time it has spoken every segment it
+has (or is interrupted: its unspoken text dropped, the current segment stopped) it sends Parked and holds no
+slot until more text comes; Append with `end` lets it finish after its last segment. Credit is
 flow control: a request submitted with a credit emits at most that many frames until the parent adds more; it
 is paused, keeping its slot, at zero. Every message from a worker counts as progress for the parent's watchdog.
 
@@ -49,6 +53,7 @@ class WorkerSpec:
     prefill_budget: int = 64
     threads: int | None = None  # torch CPU threads
     compile: bool = False
+    cuda_graphs: bool = True  # on a CUDA device: capture the decode step as CUDA graphs at start-up
     voice_store: str | None = None  # directory shared by all workers (registered voices)
     heartbeat_s: float = 0.5
     log_level: str = "WARNING"
@@ -60,6 +65,19 @@ class Submit:
     request_id: str
     request: SynthesisRequest
     credit: int | None = None
+    open: bool = False  # streaming text input: more segments come by Append
+
+
+@dataclass(frozen=True)
+class Append:
+    request_id: str
+    texts: tuple[str, ...]  # the next segments, as spoken
+    end: bool = False  # no more text will come
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    request_id: str
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,13 @@ class Frame:
     index: int
     codes: np.ndarray  # int64 [16]
     pcm: np.ndarray  # float32 [samples_per_frame]
+    segment: int = 0  # the request's text segment this frame speaks
+
+
+@dataclass(frozen=True)
+class Parked:
+    request_id: str
+    segments: int  # segments spoken (or dropped) so far: the next Append's first text gets this index
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,8 @@ import av.filter
 import numpy as np
 
 from contract.formats import NATIVE_SAMPLE_RATE
+from contract.rules import MAX_SPEED, MIN_SPEED  # noqa: F401 - the range lives with the rulebook
 
-MIN_SPEED = 0.25
-MAX_SPEED = 4.0
 _ATEMPO_MIN = 0.5  # the smallest factor one atempo accepts
 # atempo sizes its output buffer as round(input samples / tempo) and fails (ENOMEM) when that is 0, e.g. for a
 # 1-sample frame at speed 4; pieces shorter than this wait for the next one (far below atempo's own latency).

@@ -14,7 +14,7 @@ from contract.formats import MAX_CHUNK_MS, MIN_CHUNK_MS, AudioFormat, supported_
 from contract.request import Sampling, SynthesisRequest
 from contract.rules import Violation
 from qwen3tts.v1 import tts_pb2
-from server.responses import Audio, Finished, ResponseEvent, Started
+from server.responses import Audio, Finished, ResponseEvent, SegmentStarted, Started
 from server.voices import VoiceInfo
 from workers.protocol import PrecisionInfo
 
@@ -38,7 +38,9 @@ def synthesis_request(msg: tts_pb2.SynthesizeRequest, request_id: str) -> Synthe
                           top_k=s.top_k if has("top_k") else None, top_p=s.top_p if has("top_p") else None,
                           repetition_penalty=s.repetition_penalty if has("repetition_penalty") else None,
                           greedy=s.greedy if has("greedy") else None),
-        max_audio_duration_ms=msg.max_audio_duration_ms, priority=msg.priority, request_id=request_id)
+        max_audio_duration_ms=msg.max_audio_duration_ms, priority=msg.priority,
+        text_normalization=msg.text_normalization, segment_events=msg.segment_events, dry_run=msg.dry_run,
+        request_id=request_id, speed=msg.speed or 1.0)  # proto3: speed 0 = unset = 1.0
 
 
 def response(event: ResponseEvent) -> tts_pb2.SynthesizeResponse:
@@ -49,6 +51,10 @@ def response(event: ResponseEvent) -> tts_pb2.SynthesizeResponse:
                     encoding=int(event.audio_format.encoding), sample_rate_hertz=event.audio_format.sample_rate),
                 voice=event.voice, model=event.model, seed=event.seed, language=event.language,
                 chunk_duration_ms=event.chunk_duration_ms, channels=1))
+        case SegmentStarted():
+            return tts_pb2.SynthesizeResponse(segment=tts_pb2.SegmentStarted(
+                index=event.index, text=event.text, source_start=event.source_start, source_end=event.source_end,
+                start_sample=event.start_sample))
         case Audio(chunk=c):
             return tts_pb2.SynthesizeResponse(audio=tts_pb2.AudioChunk(
                 audio=c.audio, sequence_number=c.sequence_number, start_sample=c.start_sample,

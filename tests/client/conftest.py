@@ -31,7 +31,7 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 def cv_server(make_ckpt, tmp_path_factory) -> Iterator[ServerProcess]:
     tokens = tmp_path_factory.mktemp("client-auth") / "tokens.txt"
     tokens.write_text(f"# accepted tokens\n{TOKEN}\n")
-    with running_server(make_ckpt("tiny"), "--max-batch", "2", "--auth-token-file", str(tokens),
+    with running_server(make_ckpt("tiny"), "--max-batch", "2", "--max-text-chars", "5000", "--auth-token-file", str(tokens),
                         metrics=False) as server:
         yield server
 

@@ -9,9 +9,11 @@ pipe, exit status, no traceback) run `python -m client` in a subprocess.
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -123,8 +125,9 @@ def test_other_server_errors_exit_1_in_one_line(cv_env, capsys, monkeypatch):
 def test_usage_errors_exit_2_before_any_call(capsys):
     assert main(["say", TEXT, "--server", "127.0.0.1:1"]) == 2
     assert "choose where the audio goes" in capsys.readouterr().err
-    assert main(["say", TEXT, "-o", "out.mp3"]) == 2
+    assert main(["say", TEXT, "-o", "out.m4a"]) == 2
     assert "cannot tell the audio format" in capsys.readouterr().err
+    assert main(["say", TEXT, "-o", "out.mp3", "--float"]) == 2
     assert main(["say", TEXT, "-o", "out.flac", "--float"]) == 2
     assert main(["say", TEXT, "--stream", "--local"]) == 2
     assert "--local needs --model" in capsys.readouterr().err
@@ -175,3 +178,25 @@ def test_say_local_equals_the_offline_workers_synth(make_ckpt, tmp_path, capsys)
 def test_the_console_script_is_declared():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["qwen3-tts"] == "client.cli:main"
+
+
+def test_say_dry_run_prints_the_segments_as_spoken(cv_env, capsys):
+    text = "Meet Dr. Smith at 2:30 pm.\n\nThen pay $5."
+    assert main(["say", text, "--dry-run", "--language", "english"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["source"] for x in lines] == [[0, 26], [28, 40]]
+    assert lines[0]["text"].startswith("Meet Doctor Smith at two thirty") and "five dollars" in lines[1]["text"]
+
+
+def test_say_stream_input_reads_stdin_as_it_arrives(cv_env, expected_pcm):
+    proc = subprocess.Popen([sys.executable, "-m", "client", "say", "--stream-input", "--stream", "--voice", "ryan",
+                             "--seed", "7", "--max-audio-ms", str(SHORT_MS)], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **cv_env})
+    for piece in (TEXT[:5], TEXT[5:17], TEXT[17:]):  # written in pieces, as an LLM would
+        proc.stdin.write(piece.encode())
+        proc.stdin.flush()
+        time.sleep(0.05)
+    proc.stdin.close()
+    out, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.wait(120) == 0, err
+    assert out == expected_pcm  # the same text and seed as SAY: the same audio

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from client import AsyncTTSClient, Cancelled, Encoding, FinishReason, InvalidArgument, TTSClient
+from client import FLUSH, AsyncTTSClient, Cancelled, Encoding, FinishReason, InvalidArgument, TTSClient
 from tests.client.conftest import TOKEN
 from tests.e2e import SHORT_MS, TEXT, s16
 
@@ -111,11 +111,32 @@ def test_synthesize_to_file_writes_wav_flac_and_ogg(tts, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["float.wav", "out.flac", "out.ogg", "out.wav"]
 
 
+def test_the_four_container_encodings_to_files(tts, tmp_path):
+    """MP3 and AAC files (asked for by their extension) and the server's streamed WAV and FLAC (asked for by
+    name) are the chunks as they came: each decodes (ffmpeg through PyAV, libsndfile) to the stream's audio."""
+    import av
+
+    kwargs = dict(seed=9, max_audio_ms=SHORT_MS)
+    reference = s16(tts.synthesize(TEXT, **kwargs).audio())
+    for name, encoding, lead, frame in (("out.mp3", Encoding.MP3, 1152, 576), ("out.aac", Encoding.AAC, 1024, 1024)):
+        synthesis = tts.synthesize_to_file(TEXT, tmp_path / name, **kwargs)
+        assert synthesis.started.audio_format.encoding is encoding
+        with av.open(str(tmp_path / name)) as f:
+            decoded = sum(fr.samples for fr in f.decode(audio=0))
+        assert decoded == -(-(reference.size + lead) // frame) * frame  # priming + padding, whole frames
+    for name, encoding in (("stream.wav", "wav"), ("stream.flac", "flac")):
+        synthesis = tts.synthesize_to_file(TEXT, tmp_path / name, encoding=encoding, **kwargs)
+        assert synthesis.started.audio_format.encoding is Encoding(encoding)
+        with av.open(str(tmp_path / name)) as f:
+            data = np.concatenate([fr.to_ndarray().reshape(-1) for fr in f.decode(audio=0)])
+        np.testing.assert_array_equal(data, reference)  # lossless: the very samples
+
+
 def test_a_failed_stream_leaves_no_file(tts, tmp_path):
     with pytest.raises(InvalidArgument):
         tts.synthesize_to_file("", tmp_path / "never.wav")
     with pytest.raises(ValueError, match="cannot tell the audio format"):
-        tts.synthesize_to_file(TEXT, tmp_path / "never.mp3")
+        tts.synthesize_to_file(TEXT, tmp_path / "never.m4a")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -143,3 +164,23 @@ def test_async_cancel_and_context_manager(cv):
             assert (await client.synthesize(TEXT, seed=3, max_audio_ms=160).audio())  # the client still works
 
     asyncio.run(run())
+
+
+def test_stream_input_speaks_pieces_as_they_come_sync_and_async(cv, tts):
+    pieces = ["Hel", "lo there, ", "this text ", "arrives in ", "pieces.", FLUSH, " And more."]
+    synthesis = tts.synthesize_stream_input(iter(pieces), voice="ryan", seed=9, max_audio_ms=SHORT_MS)
+    audio = synthesis.audio()
+    assert synthesis.complete and len(audio) == 2 * 24 * SHORT_MS
+    assert synthesis.segments[0].text == "Hello there, this text arrives in pieces."
+    assert synthesis.finished.finish_reason is FinishReason.MAX_DURATION
+
+    async def pieces_async():
+        for p in pieces:
+            yield p
+
+    async def run():
+        async with AsyncTTSClient(cv.address, token=TOKEN, timeout=60) as client:
+            s = client.synthesize_stream_input(pieces_async(), voice="ryan", seed=9, max_audio_ms=SHORT_MS)
+            return await s.audio()
+
+    assert asyncio.run(run()) == audio  # same seed, same text: the same bytes

@@ -112,8 +112,8 @@ def test_flag_forms_and_paths(tmp_path: Path) -> None:
     (["--default-chunk-ms", "10"], {}, "default_chunk_ms: 10 is out of range 20..100 ms"),
     (["--default-chunk-ms", "120"], {}, "default_chunk_ms: 120 is out of range 20..100 ms"),
     (["--max-text-chars", "0"], {}, f"max_text_chars: 0 is out of range 1..{MAX_TEXT_CHARS_LIMIT}"),
-    (["--max-text-chars", "20000"], {}, "max_text_chars: 20000 is out of range"),
-    (["--max-audio-seconds", "0"], {}, "max_audio_seconds: 0.0 is out of range (0, 3600] seconds"),
+    (["--max-text-chars", "2000000"], {}, "max_text_chars: 2000000 is out of range"),
+    (["--max-audio-seconds", "0"], {}, "max_audio_seconds: 0.0 is out of range (0, 86400] seconds"),
     (["--max-message-bytes", "100"], {}, "max_message_bytes: 100 is out of range"),
     (["--grace-period", "-1"], {}, "grace_period: -1.0 is out of range 0..3600 seconds"),
     (["--log-level", "verbose"], {}, "log_level: 'verbose' is not one of debug, info, warning, error, critical"),
@@ -121,9 +121,25 @@ def test_flag_forms_and_paths(tmp_path: Path) -> None:
     (["--model", " "], {}, "model: must not be empty"),
     (["--model", "/nonexistent/ckpt"], {}, "model: directory /nonexistent/ckpt does not exist"),
     (["--host", ""], {}, "host: must not be empty"),
+    (["--http-port", "70000"], {}, "http_port: 70000 is out of range 0..65535"),
+    (["--port", "8000"], {}, "http_port: 8000 is also the gRPC port"),
+    (["--http-port", "9090"], {}, "http_port: 9090 is also the metrics port"),
+    (["--cors-origins", "https://a.example/path"], {}, "cors_origins: 'https://a.example/path' is not an origin"),
+    (["--voice-aliases", "alloy"], {}, "voice_aliases: 'alloy' is not ALIAS=VOICE"),
+    ([], {"QWEN3_TTS_VOICE_ALIASES": "a=b,A=c"}, "voice_aliases: alias 'a' is given twice (from environment"),
 ])
 def test_validation_errors_name_the_setting(argv, env, expected) -> None:
     assert _one(argv, env).startswith(expected)
+
+
+def test_http_settings() -> None:
+    cfg = load_config([], {})
+    assert (cfg.http_host, cfg.http_port, cfg.cors_origin_list, cfg.voice_alias_map) == ("0.0.0.0", 8000, (), {})
+    cfg = load_config(["--http-port", "0", "--cors-origins", "https://app.example, http://localhost:3000",
+                       "--voice-aliases", " Alloy=Vivian , echo=ryan"], {"QWEN3_TTS_HTTP_HOST": "127.0.0.1"})
+    assert (cfg.http_host, cfg.http_port) == ("127.0.0.1", 0)  # 0: the HTTP API is off
+    assert cfg.cors_origin_list == ("https://app.example", "http://localhost:3000")
+    assert cfg.voice_alias_map == {"alloy": "vivian", "echo": "ryan"}
 
 
 def test_hub_ids_are_not_checked_locally() -> None:

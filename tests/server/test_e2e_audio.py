@@ -159,3 +159,23 @@ def test_ogg_opus_chunks_concatenate_to_a_valid_file_of_the_right_length(cv_stub
     ref = _resampled(reference, rate)
     corr = float(np.dot(decoded, ref) / np.sqrt(np.dot(decoded, decoded) * np.dot(ref, ref)))
     assert corr > 0.5, corr  # the same audio (a lossy codec; not silence, not misaligned)
+
+
+# ------------------------------------------------------------------ segments
+SEGMENTED = "One two three four five, and then the rest of it, which costs $5.30."
+
+
+def test_segment_events_name_the_spoken_text_its_source_and_where_its_audio_starts(cv_stub):
+    dry = synthesize(cv_stub, request(SEGMENTED, dry_run=True)).ok()
+    assert [(g.source_start, g.source_end) for g in dry.segments] == [(0, 24), (25, len(SEGMENTED))]
+    assert dry.segments[0].text == "One two three four five,"  # the quick first segment: a clause
+    assert "five dollars" in dry.segments[1].text and "$" not in dry.segments[1].text  # normalized
+    s = synthesize(cv_stub, request(SEGMENTED, seed=SEED, segment_events=True, max_audio_duration_ms=30_000,
+                                    format=(S16, 16000)), timeout=120).ok()
+    assert [g.text for g in s.segments] == [g.text for g in dry.segments]
+    assert s.events[:2] == ["started", "segment"] and s.segments[0].start_sample == 0
+    second = s.events.index("segment", 2)  # announced before the audio that carries its first samples
+    before = sum(c.duration.ToNanoseconds() for c in s.chunks[:second - 2]) * 16000 // 1_000_000_000
+    start = s.segments[1].start_sample
+    assert 0 < start < len(s.s16()) and start % (1920 * 16000 // 24000) == 0  # whole frames of segment 0
+    assert before <= start  # no chunk before it already carries the second segment's samples

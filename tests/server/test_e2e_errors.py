@@ -57,25 +57,28 @@ def test_invalid_requests_name_the_field(cv_stub, req, fields):
         assert f in d.message
 
 
-def test_text_limit_counts_code_points_and_the_worker_refuses_what_its_context_cannot_hold(cv_stub):
-    # 5000 code points (10000 UTF-8 bytes) pass the server's character limit (5001 do not: see above), but on
-    # the tiny checkpoint's byte-level vocabulary they are 5000 tokens: more than the 4096-position context. The
-    # worker refuses it before admission, naming the text.
-    s = synthesize(cv_stub, request("ü" * 5000, max_audio_duration_ms=0), timeout=30)
-    assert s.code == INVALID and s.events == []
-    d = _details(s)
-    assert list(d.violations) == ["text"] and "context positions" in d.violations["text"]
+def test_text_limit_counts_code_points_and_a_text_beyond_the_context_is_spoken_in_segments(cv_stub):
+    # 5000 code points (10000 UTF-8 bytes) pass the server's character limit (5001 do not: see above). On the
+    # tiny checkpoint's byte-level vocabulary they are 5000 tokens, more than the 4096-position context: the
+    # text front end cuts them into segments (mid-word, as the text has no space), each its own generation.
+    text = "ü" * 5000
+    dry = synthesize(cv_stub, request(text, dry_run=True), timeout=30).ok()
+    assert len(dry.segments) == 20 and all(g.source_end - g.source_start == 250 for g in dry.segments)
+    assert dry.events == ["started", *["segment"] * 20, "finished"]
+    assert dry.chunks == [] and dry.finished.usage.generated_frames == 0
+    s = synthesize(cv_stub, request(text, segment_events=True), timeout=60).ok()
+    assert s.events[:2] == ["started", "segment"] and len(s.audio) == 2 * 24 * 800
 
 
 def test_validation_failures_are_counted(cv_server, cv_stub):
     before = scrape(cv_server)
     synthesize(cv_stub, request(""), timeout=10)
     after = scrape(cv_server)
-    assert after.get("qwen3tts_requests_total", method="Synthesize", code="INVALID_ARGUMENT") == \
-        before.get("qwen3tts_requests_total", method="Synthesize", code="INVALID_ARGUMENT") + 1
+    assert after.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="INVALID_ARGUMENT") == \
+        before.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="INVALID_ARGUMENT") + 1
     # the series the metrics module creates up front is the one that counts
-    assert after.get("qwen3tts_requests_rejected_total", reason="invalid_argument") == \
-        before.get("qwen3tts_requests_rejected_total", reason="invalid_argument") + 1
+    assert after.get("qwen3tts_requests_rejected_total", door="grpc", reason="invalid_argument") == \
+        before.get("qwen3tts_requests_rejected_total", door="grpc", reason="invalid_argument") + 1
 
 
 def test_short_deadline_is_deadline_exceeded_and_generation_stops(cv_server, cv_stub):
@@ -86,15 +89,15 @@ def test_short_deadline_is_deadline_exceeded_and_generation_stops(cv_server, cv_
     assert s.code == grpc.StatusCode.DEADLINE_EXCEEDED and took < 3
     assert s.started is not None and s.chunks and s.finished is None  # it was streaming when the deadline hit
     # the server noticed (cancel reason "deadline") and the worker let go of the sequence
-    wait_for(lambda: scrape(cv_server).get("qwen3tts_requests_cancelled_total", reason="deadline")
-             == before.get("qwen3tts_requests_cancelled_total", reason="deadline") + 1, 5, what="deadline counted")
+    wait_for(lambda: scrape(cv_server).get("qwen3tts_requests_cancelled_total", door="grpc", reason="deadline")
+             == before.get("qwen3tts_requests_cancelled_total", door="grpc", reason="deadline") + 1, 5, what="deadline counted")
     wait_for(lambda: scrape(cv_server).get("qwen3tts_requests_running") == 0, 5, what="running back to 0")
     # counted under the code the client saw
     m = scrape(cv_server)
-    assert m.get("qwen3tts_requests_total", method="Synthesize", code="DEADLINE_EXCEEDED") == \
-        before.get("qwen3tts_requests_total", method="Synthesize", code="DEADLINE_EXCEEDED") + 1
-    assert m.get("qwen3tts_requests_total", method="Synthesize", code="CANCELLED") == \
-        before.get("qwen3tts_requests_total", method="Synthesize", code="CANCELLED")
+    assert m.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="DEADLINE_EXCEEDED") == \
+        before.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="DEADLINE_EXCEEDED") + 1
+    assert m.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="CANCELLED") == \
+        before.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="CANCELLED")
     frames = scrape(cv_server).get("qwen3tts_generated_frames_total")
     time.sleep(1.2)
     assert scrape(cv_server).get("qwen3tts_generated_frames_total") == frames

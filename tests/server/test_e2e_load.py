@@ -94,10 +94,10 @@ def test_full_queue_and_queue_timeout_are_unavailable_with_retry_info(server, st
     a.cancel()
     after = scrape(server)
     for reason in ("queue_full", "queue_timeout"):
-        assert after.get("qwen3tts_requests_rejected_total", reason=reason) == \
-            before.get("qwen3tts_requests_rejected_total", reason=reason) + 1
-    assert after.get("qwen3tts_requests_total", method="Synthesize", code="UNAVAILABLE") == \
-        before.get("qwen3tts_requests_total", method="Synthesize", code="UNAVAILABLE") + 2
+        assert after.get("qwen3tts_requests_rejected_total", door="grpc", reason=reason) == \
+            before.get("qwen3tts_requests_rejected_total", door="grpc", reason=reason) + 1
+    assert after.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="UNAVAILABLE") == \
+        before.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="UNAVAILABLE") + 2
     _idle(server)
 
 
@@ -126,10 +126,10 @@ def test_cancel_mid_stream_frees_the_slot(server, stub):
     assert b.finished.usage.queue_time.ToNanoseconds() < 2e9 and time.monotonic() - t0 < 10
     _idle(server)
     after = scrape(server)
-    assert after.get("qwen3tts_requests_cancelled_total", reason="client") == \
-        before.get("qwen3tts_requests_cancelled_total", reason="client") + 1
-    assert after.get("qwen3tts_requests_total", method="Synthesize", code="CANCELLED") == \
-        before.get("qwen3tts_requests_total", method="Synthesize", code="CANCELLED") + 1
+    assert after.get("qwen3tts_requests_cancelled_total", door="grpc", reason="client") == \
+        before.get("qwen3tts_requests_cancelled_total", door="grpc", reason="client") + 1
+    assert after.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="CANCELLED") == \
+        before.get("qwen3tts_requests_total", door="grpc", method="Synthesize", code="CANCELLED") + 1
     assert [e.get("reason") for e in server.events("request.cancelled") if e.get("request_id") == "load-cancel-a"] \
         == ["client"]
 
@@ -174,8 +174,8 @@ def test_cancel_while_paused_frees_the_slot(server, stub, small_window_stub):
     b = synthesize(stub, request(seed=2), timeout=30).ok()
     assert b.finished.usage.queue_time.ToNanoseconds() < 2e9
     after = scrape(server)
-    assert after.get("qwen3tts_requests_cancelled_total", reason="client") == \
-        before.get("qwen3tts_requests_cancelled_total", reason="client") + 1
+    assert after.get("qwen3tts_requests_cancelled_total", door="grpc", reason="client") == \
+        before.get("qwen3tts_requests_cancelled_total", door="grpc", reason="client") + 1
     assert [e.get("reason") for e in server.events("request.cancelled")
             if e.get("request_id") == "load-paused-cancel"] == ["client"]
 

@@ -34,20 +34,20 @@ def test_metrics_scrape_has_populated_histograms_and_counters(cv_server, cv_stub
     def delta(name: str, **labels: str) -> float:
         return after.get(name, **labels) - before.get(name, **labels)
 
-    assert delta("qwen3tts_requests_total", method="Synthesize", code="OK") == 1
+    assert delta("qwen3tts_requests_total", door="grpc", method="Synthesize", code="OK") == 1
     assert delta("qwen3tts_audio_seconds_total", encoding="PCM_S16LE") == pytest.approx(0.8, abs=1e-9)
     assert delta("qwen3tts_audio_chunks_total", encoding="PCM_S16LE") == len(s.chunks) == 20
     assert delta("qwen3tts_generated_frames_total") == 10
     assert delta("qwen3tts_input_characters_total") == len(text)
-    for name, labels in (("qwen3tts_time_to_first_audio_seconds", {"priority": "interactive"}),
+    for name, labels in (("qwen3tts_time_to_first_audio_seconds", {"door": "grpc", "priority": "interactive"}),
                          ("qwen3tts_queue_wait_seconds", {"priority": "interactive"}),
-                         ("qwen3tts_request_duration_seconds", {"method": "Synthesize", "code": "OK"}),
+                         ("qwen3tts_request_duration_seconds", {"door": "grpc", "method": "Synthesize", "code": "OK"}),
                          ("qwen3tts_real_time_factor", {})):
         assert delta(name + "_count", **labels) == 1, name
         assert delta(name + "_bucket", le="+Inf", **labels) == 1, name
         assert delta(name + "_sum", **labels) >= 0, name
-    ttfa = delta("qwen3tts_time_to_first_audio_seconds_sum", priority="interactive")
-    total = delta("qwen3tts_request_duration_seconds_sum", method="Synthesize", code="OK")
+    ttfa = delta("qwen3tts_time_to_first_audio_seconds_sum", door="grpc", priority="interactive")
+    total = delta("qwen3tts_request_duration_seconds_sum", door="grpc", method="Synthesize", code="OK")
     queue = delta("qwen3tts_queue_wait_seconds_sum", priority="interactive")
     assert 0 <= queue <= ttfa <= total < 60
     assert delta("qwen3tts_chunk_interval_seconds_count") == len(s.chunks) - 1
@@ -119,7 +119,8 @@ def test_reflection_lists_services_and_describes_synthesize(cv_channel):
     pool = descriptor_pool.DescriptorPool(db)
     service = pool.FindServiceByName("qwen3tts.v1.TextToSpeechService")
     methods = {m.name: m for m in service.methods}
-    assert set(methods) == {"Synthesize", "ListVoices", "GetServiceInfo", "RegisterVoice", "DeleteVoice"}
+    assert set(methods) == {"Synthesize", "StreamingSynthesize", "ListVoices", "GetServiceInfo", "RegisterVoice",
+                            "DeleteVoice"}
     synth = methods["Synthesize"]
     assert synth.server_streaming and not synth.client_streaming
     assert synth.input_type.full_name == "qwen3tts.v1.SynthesizeRequest"

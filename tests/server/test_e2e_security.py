@@ -50,7 +50,7 @@ def _bearer(token: str) -> tuple[tuple[str, str], ...]:
 ])
 def test_calls_without_a_valid_token_are_unauthenticated(auth_server, auth_channel, metadata, reason):
     stub = tts_pb2_grpc.TextToSpeechServiceStub(auth_channel)
-    before = scrape(auth_server).get("qwen3tts_requests_rejected_total", reason="unauthenticated")
+    before = scrape(auth_server).get("qwen3tts_requests_rejected_total", door="grpc", reason="unauthenticated")
     s = synthesize(stub, request(), metadata=metadata, timeout=10)
     assert s.code == UNAUTHENTICATED and s.events == []
     d = details(s.error)
@@ -61,7 +61,7 @@ def test_calls_without_a_valid_token_are_unauthenticated(auth_server, auth_chann
         d = call_error(unary)
         assert (d.code, d.reason) == (UNAUTHENTICATED, reason)
     # counted, on the series the metrics module creates up front
-    assert scrape(auth_server).get("qwen3tts_requests_rejected_total", reason="unauthenticated") == before + 4
+    assert scrape(auth_server).get("qwen3tts_requests_rejected_total", door="grpc", reason="unauthenticated") == before + 4
 
 
 @pytest.mark.parametrize("token", TOKENS)

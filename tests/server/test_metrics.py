@@ -41,9 +41,10 @@ def test_names_types_and_private_registry() -> None:
 
 def test_values_and_labels() -> None:
     m = create_metrics()
-    m.requests.labels(method="Synthesize", code="OK").inc()
-    m.requests.labels(method="Synthesize", code="UNAVAILABLE").inc(2)
-    m.time_to_first_audio.labels(priority="interactive").observe(0.18)
+    m.requests.labels(door="grpc", method="Synthesize", code="OK").inc()
+    m.requests.labels(door="grpc", method="Synthesize", code="UNAVAILABLE").inc(2)
+    m.requests.labels(door="http", method="Synthesize", code="UNAVAILABLE").inc()
+    m.time_to_first_audio.labels(door="http", priority="interactive").observe(0.18)
     m.queue_wait.labels(priority="batch").observe(1.2)
     m.real_time_factor.observe(0.4)
     m.requests_running.set(5)
@@ -52,19 +53,22 @@ def test_values_and_labels() -> None:
     m.worker_restarts.labels(worker="0").inc()
     m.worker_up.labels(worker="0").set(1)
     m.audio_seconds.labels(encoding="PCM_S16LE").inc(1.5)
-    m.requests_rejected.labels(reason="queue_full").inc()
+    m.requests_rejected.labels(door="grpc", reason="queue_full").inc()
     set_build_info(m, version="0.1.0", model="Qwen/x")
     text = prometheus_client.generate_latest(m.registry).decode()
     r = m.registry.get_sample_value
-    assert r("qwen3tts_requests_total", {"method": "Synthesize", "code": "UNAVAILABLE"}) == 2
-    assert r("qwen3tts_time_to_first_audio_seconds_count", {"priority": "interactive"}) == 1
-    assert r("qwen3tts_time_to_first_audio_seconds_bucket", {"priority": "interactive", "le": "0.2"}) == 1
-    assert r("qwen3tts_time_to_first_audio_seconds_bucket", {"priority": "interactive", "le": "0.15"}) == 0
+    assert r("qwen3tts_requests_total", {"door": "grpc", "method": "Synthesize", "code": "UNAVAILABLE"}) == 2
+    assert r("qwen3tts_requests_total", {"door": "http", "method": "Synthesize", "code": "UNAVAILABLE"}) == 1
+    http_ttfa = {"door": "http", "priority": "interactive"}
+    assert r("qwen3tts_time_to_first_audio_seconds_count", http_ttfa) == 1
+    assert r("qwen3tts_time_to_first_audio_seconds_count", {"door": "grpc", "priority": "interactive"}) == 0
+    assert r("qwen3tts_time_to_first_audio_seconds_bucket", {**http_ttfa, "le": "0.2"}) == 1
+    assert r("qwen3tts_time_to_first_audio_seconds_bucket", {**http_ttfa, "le": "0.15"}) == 0
     assert r("qwen3tts_queue_wait_seconds_sum", {"priority": "batch"}) == 1.2
     assert r("qwen3tts_requests_running") == 5
     assert r("qwen3tts_requests_waiting", {"priority": "interactive"}) == 3
     assert r("qwen3tts_requests_waiting", {"priority": "batch"}) == 0  # pre-created series
-    assert r("qwen3tts_requests_rejected_total", {"reason": "queue_timeout"}) == 0
+    assert r("qwen3tts_requests_rejected_total", {"door": "http", "reason": "queue_timeout"}) == 0
     assert r("qwen3tts_worker_restarts_total", {"worker": "0"}) == 1
     assert r("qwen3tts_audio_seconds_total", {"encoding": "PCM_S16LE"}) == 1.5
     assert r("qwen3tts_build_info", {"version": "0.1.0", "model": "Qwen/x"}) == 1
@@ -73,7 +77,7 @@ def test_values_and_labels() -> None:
 
 def test_http_scrape() -> None:
     m = create_metrics()
-    m.requests.labels(method="ListVoices", code="OK").inc()
+    m.requests.labels(door="http", method="ListVoices", code="OK").inc()
     set_build_info(m, version="0.1.0")
     httpd, thread = start_metrics_server(m, port=0, host="127.0.0.1")
     try:
@@ -85,7 +89,7 @@ def test_http_scrape() -> None:
         fams = _families(body)
         assert set(_expected(m)) <= set(fams)
         (sample,) = [s for s in fams["qwen3tts_requests"].samples if s.name == "qwen3tts_requests_total"]
-        assert sample.labels == {"method": "ListVoices", "code": "OK"} and sample.value == 1
+        assert sample.labels == {"door": "http", "method": "ListVoices", "code": "OK"} and sample.value == 1
     finally:
         stop_metrics_server(httpd)
     thread.join(timeout=5)

@@ -23,6 +23,7 @@ def test_package_and_service() -> None:
               for m in SERVICE.methods}
     assert shapes == {
         "Synthesize": ("SynthesizeRequest", "SynthesizeResponse", True, False),
+        "StreamingSynthesize": ("StreamingSynthesizeRequest", "SynthesizeResponse", True, True),
         "ListVoices": ("ListVoicesRequest", "ListVoicesResponse", False, False),
         "GetServiceInfo": ("GetServiceInfoRequest", "GetServiceInfoResponse", False, False),
         "RegisterVoice": ("RegisterVoiceRequest", "RegisterVoiceResponse", False, False),
@@ -39,7 +40,9 @@ def _fields(msg) -> dict[str, descriptor.FieldDescriptor]:
 def test_synthesize_request_contract() -> None:
     f = _fields(tts_pb2.SynthesizeRequest)
     assert list(f) == ["text", "voice", "language", "instructions", "audio_format", "chunk_duration_ms", "seed",
-                       "sampling", "max_audio_duration_ms", "priority"]
+                       "sampling", "max_audio_duration_ms", "priority", "text_normalization", "segment_events",
+                       "dry_run", "speed"]
+    assert f["speed"].number == 20 and not f["speed"].has_presence  # 0 = unset = 1.0
     assert f["seed"].has_presence and f["seed"].type == descriptor.FieldDescriptor.TYPE_INT64
     assert not f["chunk_duration_ms"].has_presence
     s = _fields(tts_pb2.SamplingParameters)
@@ -59,7 +62,8 @@ def test_synthesize_request_contract() -> None:
 
 def test_synthesize_response_events() -> None:
     oneof = tts_pb2.SynthesizeResponse.DESCRIPTOR.oneofs_by_name["event"]
-    assert [f.name for f in oneof.fields] == ["started", "audio", "finished"]
+    assert [f.name for f in oneof.fields] == ["started", "audio", "finished", "segment"]
+    assert list(_fields(tts_pb2.SegmentStarted)) == ["index", "text", "source_start", "source_end", "start_sample"]
     assert list(_fields(tts_pb2.AudioChunk)) == ["audio", "sequence_number", "start_sample", "duration"]
     assert _fields(tts_pb2.AudioChunk)["duration"].message_type.full_name == "google.protobuf.Duration"
     started = _fields(tts_pb2.SynthesisStarted)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from contract.request import GREEDY, Sampling, SynthesisRequest
+from tests.conftest import TEST_DEVICE
 from tts.engine.engine import Engine, RequestError
 from tts.engine.loader import load_engine
 from tts.engine.sequence import FinishReason
@@ -19,7 +20,7 @@ EN, ZH = "Hello world, this is a test of the system.", "今天天气很好，我
 
 def _engine(ckpt) -> Engine:
     return load_engine(str(ckpt), slots=SLOTS, max_context=320, prefill_chunk=16, prefill_budget=32,
-                       idle_prefill_budget=256)
+                       idle_prefill_budget=256, device=TEST_DEVICE)
 
 
 def _requests() -> list[SynthesisRequest]:

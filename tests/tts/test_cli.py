@@ -130,3 +130,17 @@ def _edit_weights(d: Path, key: str, change) -> None:
     else:
         weights[key] = change(weights[key])
     save_file(weights, d / "model.safetensors")
+
+
+def test_dry_run_prints_the_segments_as_spoken_without_loading_weights(tiny_ckpt, capsys):
+    text = "It costs $5.30 today.\n\nDr. Smith arrives at 2:30 pm."
+    rc = main(["synth", "--model", str(tiny_ckpt), "--text", text, "--speaker", "ryan", "--language", "english",
+               "--dry-run"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert rc == 0 and [x["index"] for x in lines] == [0, 1]
+    assert lines[0]["source"] == [0, 21] and "five dollars" in lines[0]["text"] and "$" not in lines[0]["text"]
+    assert lines[1]["text"].startswith("Doctor Smith") and "two thirty" in lines[1]["text"]
+    off = main(["synth", "--model", str(tiny_ckpt), "--text", text, "--speaker", "ryan", "--dry-run",
+                "--text-normalization", "off"])
+    assert off == 0 and [json.loads(x)["text"] for x in capsys.readouterr().out.splitlines()] == [
+        "It costs $5.30 today.", "Dr. Smith arrives at 2:30 pm."]

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from contract.request import GREEDY, SynthesisRequest
+from tests.conftest import TEST_DEVICE
 from tts.engine.engine import Engine
 from tts.engine.loader import load_engine
 from tts.prompt.builder import build_prompt
@@ -59,7 +60,7 @@ def engines(make_ckpt):
 
     def get(preset: str) -> Engine:
         if preset not in cache:
-            cache[preset] = load_engine(str(make_ckpt(preset)), slots=1, max_context=256)
+            cache[preset] = load_engine(str(make_ckpt(preset)), slots=1, max_context=256, device=TEST_DEVICE)
         return cache[preset]
 
     return get
@@ -97,7 +98,7 @@ def _oracle_prompt(oracle, case: Case):
 def _oracle_greedy_codes(oracle, case: Case) -> np.ndarray:
     kwargs = oracle._merge_generate_kwargs(do_sample=False, subtalker_dosample=False, max_new_tokens=FRAMES + 1)
     codes, _ = oracle.model.generate(**_oracle_inputs(oracle, case), **kwargs)
-    return codes[0].numpy()
+    return codes[0].cpu().numpy()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.preset}-{c.speaker or 'design'}-{c.language}"
@@ -122,7 +123,7 @@ def test_pcm_from_the_same_codes_matches_oracle_decoder(oracles, engines):
     oracle, engine = oracles("tiny"), engines("tiny")
     codes = torch.randint(0, 2048, (120, 16), generator=torch.Generator().manual_seed(5))
     (ref,), sr = oracle.model.speech_tokenizer.decode([{"audio_codes": codes}])
-    ours = engine.runner.codec.decode(codes).float().numpy()
+    ours = engine.runner.codec.decode(codes).float().cpu().numpy()
     assert sr == 24000 and ours.shape == ref.shape == (120 * 1920,)
     assert np.sqrt(np.mean(ref ** 2)) > 0.01, "random codec is near-silent: the comparison would prove nothing"
     assert np.abs(ours - ref).max() <= 1e-4

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contract.outcome import FinishReason
-from contract.request import Sampling
+from contract.request import Sampling, SynthesisRequest
 from tts.checkpoint.config import GenerationDefaults
 from tts.engine.scheduler import Scheduler
 from tts.engine.sequence import Sequence, Status
@@ -12,8 +12,11 @@ from tts.model.sampling import resolve_sampling
 SAMPLING = resolve_sampling(Sampling(), GenerationDefaults.parse({}))
 
 
-def seq(i: int, prompt_len: int, max_frames: int = 100, credit: int | None = None) -> Sequence:
-    return Sequence(seq_id=i, sampling=SAMPLING, seed=i, max_frames=max_frames, prompt_len=prompt_len, credit=credit)
+def seq(i: int, prompt_len: int, max_frames: int = 100, credit: int | None = None, segments: int = 1,
+        segment_max_frames: int = 100) -> Sequence:
+    return Sequence(seq_id=i, request=SynthesisRequest(text="x"), texts=("x",) * segments, sampling=SAMPLING,
+                    seed=i, max_frames=max_frames, prompt_len=prompt_len, segment_max_frames=segment_max_frames,
+                    credit=credit)
 
 
 def run_step(s: Scheduler, eos: set[int] = frozenset()):
@@ -98,3 +101,24 @@ def test_cancel_retires_waiting_and_running_sequences_once():
     assert s.finish(running, FinishReason.CANCELLED) and s.free_slots == [0]
     assert not s.finish(running, FinishReason.CANCELLED)
     assert running.finish_reason is FinishReason.CANCELLED and not s.has_work
+
+
+def test_a_segment_end_starts_the_next_segment_in_the_same_slot():
+    s = Scheduler(slots=2, prefill_chunk=16, prefill_budget=32)
+    q = seq(0, 4, segments=3, segment_max_frames=2)
+    s.add(q)
+    run_step(s)
+    plan, emitted = run_step(s, eos={0})  # end of speech in segment 0: not the sequence's end
+    assert emitted[0].segment == 0 and emitted[0].segment_ended and not emitted[0].runaway
+    assert emitted[0].reason is None and q.segment == 1 and q.status is Status.PREFILLING and q.slot == 0
+    s.segment_prompt(q, 6, 2)
+    plan, _ = run_step(s)
+    assert plan.admitted == [q] and [(c.start, c.length) for c in plan.prefill] == [(0, 6)]
+    _, emitted = run_step(s)
+    assert emitted[0].segment == 1 and emitted[0].index == 1 and not emitted[0].segment_ended
+    _, emitted = run_step(s)  # the segment's runaway guard (2 frames): on to the last segment
+    assert emitted[0].segment_ended and emitted[0].runaway and q.segment == 2
+    s.segment_prompt(q, 3, 2)
+    run_step(s)
+    _, emitted = run_step(s, eos={0})  # end of speech in the last segment: the sequence ends
+    assert emitted[0].reason is FinishReason.EOS and q.finished and q.frames == 4 and s.free_slots == [0, 1]

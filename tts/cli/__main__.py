@@ -55,7 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many 80 ms frames")
     p.add_argument("--max-batch", type=int, default=1, help="decode batch shape; equal to a server's --max-batch "
                    "(and the same threads), the output equals that server's bit for bit")
-    p.add_argument("--out", required=True, help="output WAV (24 kHz mono float32)")
+    p.add_argument("--text-normalization", default="auto", choices=["auto", "on", "off"],
+                   help="spell out numbers, dates, money... (auto: English and Russian)")
+    p.add_argument("--dry-run", action="store_true", help="print the segments as they will be spoken (JSON lines), "
+                   "load no weights, write nothing")
+    p.add_argument("--out", help="output WAV (24 kHz mono float32); required unless --dry-run")
     p.add_argument("--codes-out", default=None, help="also write the codes as int64 .npy [frames, 16]")
 
     p = sub.add_parser("synth-batch", help="many requests (JSONL) through the continuous batcher")

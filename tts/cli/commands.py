@@ -34,7 +34,14 @@ def synth(args: argparse.Namespace) -> int:
         raise InvalidRequest([Violation("voice", f"this {config.model_type} checkpoint cannot clone voices")])
     voice = REFERENCE_VOICE if args.ref_audio else args.voice if caps.clones_voices else args.speaker
     req = cli_request(caps, text=args.text, language=args.language, voice=voice, instruct=args.instruct,
-                      greedy=args.greedy, seed=args.seed, max_frames=args.max_frames)  # before loading weights
+                      greedy=args.greedy, seed=args.seed, max_frames=args.max_frames,
+                      text_normalization=args.text_normalization)  # before loading weights
+    if args.dry_run:
+        for s in req.segments:
+            print(json.dumps({"index": s.index, "source": [s.start, s.end], "text": s.text}, ensure_ascii=False))
+        return 0
+    if not args.out:
+        raise InvalidRequest([Violation("out", "is required (the output WAV file), unless --dry-run")])
     engine = load_engine(where, device=args.device, dtype=args.dtype, codec_dtype=args.codec_dtype,
                          quantization=args.quantization, slots=args.max_batch,
                          max_context=context_for(config, [req]), voice_store=args.store,

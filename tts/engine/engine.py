@@ -16,6 +16,7 @@ field names.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections.abc import Callable, Iterator
@@ -37,10 +38,13 @@ from tts.engine.scheduler import Scheduler
 from tts.engine.sequence import Sequence, Status
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.model.sampling import resolve_sampling
-from tts.prompt.builder import Prompt, build_prompt
+from tts.prompt.builder import build_prompt
 from tts.prompt.tokenizer import TextTokenizer
 from tts.voices.registry import VoiceRegistry
 from tts.voices.store import VoiceError
+from tts.voices.voice import VoicePrompt
+
+log = logging.getLogger(__name__)
 
 # Prefill work per step (docs/architecture.md): whole chunks of 64 prompt tokens, 64 tokens per step while
 # streams decode, up to 512 when none does.
@@ -59,7 +63,9 @@ class Frame:
     index: int  # frame number within the utterance
     codes: np.ndarray  # int64 [16]
     pcm: np.ndarray  # float32 [samples_per_frame]
+    segment: int = 0  # the text segment it belongs to
     ended: Outcome | None = None  # set on a sequence's last frame
+    parked: bool = False  # an open sequence's last frame before it waits for more text (no slot meanwhile)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ class Engine:
         self.scheduler = Scheduler(slots, prefill_chunk, prefill_budget, idle_prefill_budget)
         self._ids = count()
         self.sequences: dict[int, Sequence] = {}
+        self._voices: dict[int, VoicePrompt | None] = {}  # a sequence's voice, for its later segments' prompts
+        self._fixed: dict[int, int] = {}  # an open sequence's prompt length around its text
         self.steps = 0
 
     @property
@@ -96,11 +104,13 @@ class Engine:
         return self.runner.max_context
 
     # ------------------------------------------------------------------ requests
-    def submit(self, req: SynthesisRequest, *, credit: int | None = None) -> Sequence:
-        """Build the prompt and queue a resolved request. Raises RequestError naming the fields."""
-        token = self.tokenizer.contains_special_token(req.text)
-        if token is not None:
-            raise RequestError([Violation("text", f"contains the control token {token!r}")])
+    def submit(self, req: SynthesisRequest, *, credit: int | None = None, open: bool = False) -> Sequence:
+        """Build the first segment's prompt and queue a resolved request. Raises RequestError naming the fields.
+
+        `open`: streaming text input: the segments come later (`append`), the first of them possibly in `req`;
+        the sequence parks, holding no slot, whenever it has spoken all it has."""
+        texts = [s.text for s in req.segments] or ([] if open else [req.text])
+        self._check_texts(texts)
         voice = None
         if self.config.model_type == "base":
             try:
@@ -109,37 +119,106 @@ class Engine:
                 raise RequestError([Violation("voice", str(e))]) from e
         elif self.config.model_type == "custom_voice" and req.voice not in self.config.talker.speakers:
             raise RequestError([Violation("voice", f"{req.voice!r} is not a speaker of this checkpoint")])
-        prompt = build_prompt(self.model, self.tokenizer, req, voice)
+        bound = math.ceil(req.max_audio_duration_ms / self.capabilities.frame_ms) if req.max_audio_duration_ms else 0
+        prompt, guards = None, []
+        if texts:
+            prompt = build_prompt(self.model, self.tokenizer, req, voice, texts[0])
+            one = len(texts) == 1 and not open  # a plain request's own bound replaces its runaway guard
+            guards = [self._segment_budget(req, prompt.length, prompt.text_tokens, bound if one else 0)]
+            # Later segments' prompts are built when they start; check now that each will fit the context.
+            guards += self._check_fit(req, prompt.length - prompt.text_tokens, texts[1:])
         seq = Sequence(
             seq_id=next(self._ids),
+            request=req,
+            texts=texts,
             sampling=resolve_sampling(req.sampling, self.config.generation),
             seed=req.seed if req.seed is not None else secrets.randbits(63),
-            max_frames=self._max_frames(req, prompt),
-            prompt_len=prompt.length,
+            max_frames=bound or (2**62 if open else sum(guards)),
+            prompt_len=prompt.length if prompt else 0,
+            segment_max_frames=guards[0] if guards else 0,
+            open=open,
             credit=credit,
         )
-        self.runner.stage(seq, prompt)
+        self._voices[seq.seq_id] = voice
         self.sequences[seq.seq_id] = seq
-        self.scheduler.add(seq)
+        if prompt is not None:
+            self.runner.stage(seq, prompt)
+        self.scheduler.add(seq, parked=prompt is None)
         return seq
 
-    def _max_frames(self, req: SynthesisRequest, prompt: Prompt) -> int:
-        prompt_len = prompt.length
+    def append(self, seq_id: int, texts: list[str], *, end: bool = False) -> Outcome | None:
+        """More segments for an open sequence (and, with `end`, the last of them). Raises RequestError for a
+        text this engine cannot speak. Returns the outcome when `end` finds it parked with nothing left."""
+        seq = self.sequences.get(seq_id)
+        if seq is None:
+            return None
+        self._check_texts(texts)
+        if texts:
+            self._check_fit(seq.request, self._fixed_prompt(seq), texts)
+        seq.texts.extend(texts)
+        if end:
+            seq.open = False
+        if seq.status is Status.PARKED:
+            if seq.segment < len(seq.texts):
+                self._stage_segment(seq)
+                self.scheduler.resume(seq)
+            elif not seq.open:
+                self.scheduler.finish(seq, FinishReason.EOS)
+                return self._retire(seq)
+        return None
+
+    def interrupt(self, seq_id: int) -> bool:
+        """Barge-in on an open sequence: drop the segments it has not spoken and stop the one it speaks now,
+        before the next step; it parks (its codec state kept: the next words continue the same stream)."""
+        seq = self.sequences.get(seq_id)
+        if seq is None or not seq.open or seq.status is Status.PARKED:
+            return False
+        del seq.texts[seq.segment + 1:]
+        slot = seq.slot
+        self.scheduler.park(seq)
+        if slot is not None:
+            self.runner.set_aside(seq, slot)
+        self.runner.release(seq)
+        return True
+
+    def _check_texts(self, texts: list[str]) -> None:
+        for text in texts:
+            token = self.tokenizer.contains_special_token(text)
+            if token is not None:
+                raise RequestError([Violation("text", f"contains the control token {token!r}")])
+
+    def _fixed_prompt(self, seq: Sequence) -> int:
+        """The prompt around a segment's text (the same for every segment of a request)."""
+        if seq.seq_id not in self._fixed:
+            probe = build_prompt(self.model, self.tokenizer, seq.request, self._voices[seq.seq_id], "a")
+            self._fixed[seq.seq_id] = probe.length - probe.text_tokens
+        return self._fixed[seq.seq_id]
+
+    def _check_fit(self, req: SynthesisRequest, fixed: int, texts: list[str]) -> list[int]:
+        """Each of these segments' runaway guard; RequestError if one will not fit the context when it starts."""
+        out = []
+        for text in texts:
+            tokens = len(self.tokenizer.encode(text))
+            out.append(self._segment_budget(req, fixed + tokens + 1, tokens, 0))
+        return out
+
+    def _segment_budget(self, req: SynthesisRequest, prompt_len: int, text_tokens: int, bound: int) -> int:
+        """A segment's frames at most: the request's own bound (a one-segment request), else the runaway guard
+        from its text (with slack when instructions may slow the speech), within what its context leaves."""
         room = self.max_context - prompt_len
-        text_tokens = max(prompt.text_tokens, 1)
-        needed = MIN_FRAMES_PER_TEXT_TOKEN * text_tokens
+        needed = MIN_FRAMES_PER_TEXT_TOKEN * max(text_tokens, 1)
         if needed > room:  # the text itself does not fit, whatever the duration bound says
             raise RequestError([Violation("text", (
                 f"too long for this engine: its prompt takes {prompt_len} of {self.max_context} context positions, "
                 f"leaving room for {max(room, 0)} audio frames; the text needs about {needed}"))])
-        if req.max_audio_duration_ms:
-            frames = math.ceil(req.max_audio_duration_ms / self.capabilities.frame_ms)
-            if frames > room:
+        if bound:
+            if bound > room:
                 raise RequestError([Violation("max_audio_duration_ms", (
-                    f"{frames} frames do not fit: the prompt takes {prompt_len} of this engine's "
+                    f"{bound} frames do not fit: the prompt takes {prompt_len} of this engine's "
                     f"{self.max_context} context positions"))])
-            return frames
-        return min(self.config.generation.max_new_tokens - 1, room, max_frames_for_text(text_tokens))
+            return bound
+        guard = max_frames_for_text(text_tokens, bool(req.instructions))
+        return min(self.config.generation.max_new_tokens - 1, room, guard)
 
     def cancel(self, seq_id: int) -> Outcome | None:
         """Stop a sequence; its slot is free for the next step. Its outcome (cancelled), or None if it is
@@ -184,13 +263,30 @@ class Engine:
         for e in self.scheduler.postprocess(plan, [bool(out.next_code0[s.slot] == eos_id) for s in plan.decode]):
             seq = e.seq
             frames.append(Frame(seq.seq_id, e.index, out.codes[seq.slot].copy(), out.pcm[seq.slot].copy(),
-                                self._retire(seq) if e.reason is not None else None))
+                                e.segment, self._retire(seq) if e.reason is not None else None, e.parked))
+            if e.runaway:
+                log.warning("sequence %d: segment %d reached its runaway guard (%d frames) without end of speech; "
+                            "going on with the next segment", seq.seq_id, e.segment, seq.segment_max_frames)
+            if e.segment_ended:
+                self._stage_segment(seq)
+            elif e.parked:
+                self.runner.set_aside(seq, seq.slot)
         return frames
+
+    def _stage_segment(self, seq: Sequence) -> None:
+        """Build and stage the prompt of the segment a sequence starts next."""
+        req = seq.request
+        prompt = build_prompt(self.model, self.tokenizer, req, self._voices[seq.seq_id], seq.texts[seq.segment])
+        self.runner.stage(seq, prompt)
+        self.scheduler.segment_prompt(seq, prompt.length,
+                                      self._segment_budget(req, prompt.length, prompt.text_tokens, 0))
 
     def _retire(self, seq: Sequence) -> Outcome:
         """Drop an ended sequence's prompt and bookkeeping; its outcome."""
         self.runner.release(seq)
         self.sequences.pop(seq.seq_id, None)
+        self._voices.pop(seq.seq_id, None)
+        self._fixed.pop(seq.seq_id, None)
         rel = lambda t: None if t is None else t - seq.submitted_at  # noqa: E731
         return Outcome(seq.finish_reason, seq.frames, rel(seq.admitted_at) or 0.0, rel(seq.first_frame_at))
 

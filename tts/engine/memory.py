@@ -33,9 +33,11 @@ PROMPT_MARGIN_TOKENS = 32
 REFERENCE_CONTEXT = 375 + 1024
 
 
-def max_frames_for_text(text_tokens: int) -> int:
-    """The runaway guard for a request without a duration bound."""
-    return BASE_FRAMES + FRAMES_PER_TEXT_TOKEN * text_tokens
+def max_frames_for_text(text_tokens: int, instructions: bool = False) -> int:
+    """The runaway guard of a text segment (a request without a duration bound), with half as much again when
+    instructions may ask for slow speech."""
+    guard = BASE_FRAMES + FRAMES_PER_TEXT_TOKEN * max(text_tokens, 1)
+    return guard * 3 // 2 if instructions else guard
 
 
 def context_for(config: ModelConfig, requests: Iterable[SynthesisRequest]) -> int:
@@ -44,13 +46,16 @@ def context_for(config: ModelConfig, requests: Iterable[SynthesisRequest]) -> in
     frame_ms = config.codec.samples_per_frame * 1000 // config.codec.sample_rate
     need = 0
     for r in requests:
-        text_bytes = len(r.text.encode())
-        prompt = text_bytes + len(r.instructions.encode()) + PROMPT_MARGIN_TOKENS
-        if config.model_type == "base":
-            prompt += REFERENCE_CONTEXT
-        frames = (math.ceil(r.max_audio_duration_ms / frame_ms) if r.max_audio_duration_ms
-                  else max_frames_for_text(text_bytes))
-        need = max(need, prompt + frames)
+        texts = [s.text for s in r.segments] or [r.text]
+        bound = math.ceil(r.max_audio_duration_ms / frame_ms) if r.max_audio_duration_ms else 0
+        for text in texts:  # each segment is its own generation: the largest one sizes the slot
+            text_bytes = len(text.encode())
+            prompt = text_bytes + len(r.instructions.encode()) + PROMPT_MARGIN_TOKENS
+            if config.model_type == "base":
+                prompt += REFERENCE_CONTEXT
+            guard = max_frames_for_text(text_bytes, bool(r.instructions))
+            frames = bound if bound and len(texts) == 1 else min(guard, bound or guard)
+            need = max(need, prompt + frames)
     return min(config.talker.max_position_embeddings, need)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from tts.codec.decoder import CodecDecoder
+from tts.engine.graphs import CUDA_KV_BUCKET, StaticSteps, kv_bucket_for, kv_buckets, row_buckets
 from tts.engine.scheduler import Plan
 from tts.engine.sequence import Sequence
 from tts.model.layers import DecoderLayer, store_linear_weights_transposed
@@ -45,7 +46,7 @@ def compile_regions(model: Qwen3TTSModel) -> int:
     return len(regions)
 
 
-KV_BUCKET = 64  # attended cache length is rounded up to this, so compiled steps see few distinct shapes
+KV_BUCKET = 64  # attended cache length is rounded up to this (CUDA graphs: CUDA_KV_BUCKET), so few shapes occur
 # From this many slots on, float32 talker weights on CPU are stored transposed (see
 # store_linear_weights_transposed): a batched decode step's GEMMs then run ~1.2x faster, and a row's result
 # is the same bits for any number of rows from 2 to 32 (measured for every weight shape of both model sizes),
@@ -71,10 +72,16 @@ class ModelRunner:
         model.allocate(slots, max_context, max_text=max_context)
         self.codec_state = codec.new_state(slots)
         self.prompts: dict[int, Prompt] = {}
+        self.set_apart: dict[int, list[torch.Tensor]] = {}  # parked sequences' codec states (1-slot snapshots)
         self._decode_step = model.decode_step
         self._compiled = False
         self._key_positions = torch.arange(max_context, device=self.device)
-        # Cumulative wall seconds per phase (host-side; on CUDA the read-back at the end of decode() is the sync).
+        self.kv_bucket = KV_BUCKET
+        self.graphs: StaticSteps | None = None  # captured steps (CUDA graphs), when capture_graphs() ran
+        self._all_slots = torch.ones(slots, dtype=torch.bool, device=self.device)
+        self._host: dict[tuple, list[torch.Tensor]] = {}  # pinned host buffers of the step outputs, by shape (CUDA)
+        # Cumulative wall seconds per phase, host-side: exact on CPU; on CUDA the read-back at the end of decode()
+        # is the sync, and a replayed graph's codec share stays inside "decode".
         self.seconds = {"prefill": 0.0, "decode": 0.0, "codec": 0.0}
 
     def decode_rows(self, highest_slot: int) -> int:
@@ -120,10 +127,11 @@ class ModelRunner:
 
     @torch.inference_mode()
     def admit(self, seq: Sequence) -> None:
-        """Write a sequence's parameters, seed and text track into its slot and reset the slot's codec."""
+        """Write a sequence's parameters, its segment's seed and text track into its slot; at its first segment
+        also reset the slot's codec (later segments continue the same codec stream: no seam)."""
         st, slot, s = self.model.state, seq.slot, seq.sampling
         prompt = self.prompts[seq.seq_id]
-        st.seed[slot] = seq.seed
+        st.seed[slot] = seq.segment_seed
         st.repetition_penalty[slot] = s.repetition_penalty
         st.talker_sampling.write(slot, s.talker)
         st.predictor_sampling.write(slot, s.predictor)
@@ -133,13 +141,26 @@ class ModelRunner:
         # Until its prompt is in, the slot rides along in decode steps (static shapes); park its throw-away
         # key/value writes at the last cache position, which is rewritten before it is ever attended.
         st.position[slot] = self.max_context - 1
+        saved = self.set_apart.pop(seq.seq_id, None)
+        if saved is not None:  # a parked sequence back in a slot: its codec stream goes on where it stopped
+            self.codec_state.load_slot(slot, saved)
+            return
+        if seq.segment > 0:  # the next segment in the same slot: the codec stream simply goes on
+            return
         if prompt.codec_prime is not None:  # an ICL voice: continue from its reference audio
             self.codec_state.load_slot(slot, prompt.codec_prime)
         else:
             self.codec.reset(self.codec_state, torch.tensor([slot], device=self.device))
 
+    def set_aside(self, seq: Sequence, slot: int) -> None:
+        """A sequence parks: keep its slot's codec state (1-slot snapshot) for when it is admitted again."""
+        self.set_apart[seq.seq_id] = [t[slot:slot + 1].clone() for t in self.codec_state.tensors()]
+
     def release(self, seq: Sequence) -> None:
+        """Drop what the runner holds for a sequence (its staged prompt; its set-aside codec state once ended)."""
         self.prompts.pop(seq.seq_id, None)
+        if seq.finished:
+            self.set_apart.pop(seq.seq_id, None)
 
     @torch.inference_mode()
     def prefill(self, seq: Sequence, start: int, length: int) -> None:
@@ -154,31 +175,64 @@ class ModelRunner:
     @torch.inference_mode()
     def decode(self, seqs: list[Sequence], hold: list[Sequence]) -> StepOutput:
         """One frame for each of `seqs`; `hold`: other occupied slots (paused or prefilling), whose codec
-        state must not move (the codec steps every slot, see below)."""
+        state must not move (the codec steps every slot, see `_step`)."""
         rows = self.decode_rows(max(s.slot for s in (*seqs, *hold)))
         active = torch.zeros(rows, dtype=torch.bool)
         active[[s.slot for s in seqs]] = True
-        longest = max(s.prompt_len + s.frames for s in seqs) + 1
-        kv_len = min(-(-longest // KV_BUCKET) * KV_BUCKET, self.max_context)
+        held = torch.zeros(self.slots, dtype=torch.bool)
+        held[[s.slot for s in hold]] = True
+        kv_len = kv_bucket_for(max(s.prompt_len + s.frames for s in seqs) + 1, self.kv_bucket, self.max_context)
+        t0, codec_before = time.perf_counter(), self.seconds["codec"]
+        if self.graphs is not None and self.graphs.has(rows, kv_len):
+            codes, nxt, pcm = self.graphs.replay(active, kv_len, held)
+        else:
+            keys = self._key_positions[:kv_len]
+            if self._compiled:
+                torch._dynamo.mark_dynamic(keys, 0)
+            codes, nxt, pcm = self._step(active.to(self.device), keys, held.to(self.device) if hold else None)
+        out = StepOutput(*self._to_host(codes, nxt, pcm.float()))  # the step's one sync
+        self.seconds["decode"] += time.perf_counter() - t0 - (self.seconds["codec"] - codec_before)
+        return out
+
+    def _to_host(self, *tensors: torch.Tensor) -> list[np.ndarray]:
+        """A step's outputs as host arrays. On CUDA through pinned buffers (reused: the engine copies what it
+        keeps before the next step), copied asynchronously and waited for once."""
+        if self.device.type != "cuda":
+            return [t.cpu().numpy() for t in tensors]
+        key = tuple((t.shape, t.dtype) for t in tensors)
+        if key not in self._host:
+            self._host[key] = [torch.empty(t.shape, dtype=t.dtype, pin_memory=True) for t in tensors]
+        buffers = self._host[key]
+        for b, t in zip(buffers, tensors, strict=True):
+            b.copy_(t, non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()
+        return [b.numpy() for b in buffers]
+
+    def _step(self, active: torch.Tensor, keys: torch.Tensor, held: torch.Tensor | None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The device work of a step, top to bottom, no host sync: the model's decode step over the leading
+        `active.shape[0]` rows, then the codec step of every slot, whose `held` slots get their codec state back
+        (None: no slot is held, nothing to copy — an eager step's shortcut; a captured step always has a mask).
+        Rows that emit no frame may hold anything (a finished slot's code 0 is EOS, outside the codebook). The
+        codec steps every slot: its convolutions are not batch-invariant (a stream's samples would change in
+        the last bits with the number of rows), and it is the cheaper part of a step."""
+        codes, nxt = self._decode_step(active, keys)
         t0 = time.perf_counter()
-        keys = self._key_positions[:kv_len]
-        if self._compiled:
-            torch._dynamo.mark_dynamic(keys, 0)
-        active_dev = active.to(self.device)
-        codes, nxt = self._decode_step(active_dev, keys)
-        t1 = time.perf_counter()
-        kept = self.codec_state.snapshot() if hold else None
-        # Rows that emit no frame may hold anything (a finished slot's code 0 is EOS, outside the codebook).
-        # The codec always steps every slot: its convolutions are not batch-invariant (a stream's samples
-        # would change in the last bits with the number of rows), and it is the cheaper part of a step.
+        kept = self.codec_state.snapshot() if held is not None else None
         frames = torch.zeros(self.slots, codes.shape[1], dtype=codes.dtype, device=codes.device)
-        frames[:rows] = torch.where(active_dev.unsqueeze(1), codes, 0)
+        frames[:active.shape[0]] = torch.where(active.unsqueeze(1), codes, 0)
         pcm = self.codec.step(frames.unsqueeze(1), self.codec_state)
         if kept is not None:
-            held = torch.zeros(self.slots, dtype=torch.bool)
-            held[[s.slot for s in hold]] = True
-            self.codec_state.restore(kept, held.to(self.device))
-        out = StepOutput(codes.cpu().numpy(), nxt.cpu().numpy(), pcm.float().cpu().numpy())
-        self.seconds["decode"] += t1 - t0
-        self.seconds["codec"] += time.perf_counter() - t1
-        return out
+            self.codec_state.restore(kept, held)
+        self.seconds["codec"] += time.perf_counter() - t0
+        return codes, nxt, pcm
+
+    def capture_graphs(self) -> int:
+        """CUDA only: capture the step as a CUDA graph for every (row bucket, cache-length bucket) it can meet
+        (tts/engine/graphs.py); later steps of those shapes replay them. Returns how many were captured."""
+        if self.device.type != "cuda":
+            raise ValueError("CUDA graphs need a CUDA device")
+        self.kv_bucket = CUDA_KV_BUCKET
+        self.graphs = StaticSteps(self._step, self.slots, self.device, self.codec_state.snapshot,
+                                  lambda saved: self.codec_state.restore(saved, self._all_slots))
+        return self.graphs.capture_all(row_buckets(self.slots), kv_buckets(self.max_context, self.kv_bucket))

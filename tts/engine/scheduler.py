@@ -11,8 +11,10 @@ runs the model, the scheduler folds the results back (`postprocess`). Planning:
      never a function of what else is prefilling: its numerics are the same alone or under load;
   3. list the decoding sequences that may emit a frame: those whose consumer has credit left. A sequence
      without credit is paused; it keeps its slot and resumes exactly where it stopped.
-Folding back: prefill progress, frames and credit, first-frame time, and the end of a sequence (end of speech,
-its frame bound, or a cancel) with its slot freed for the next step.
+Folding back: prefill progress, frames and credit, first-frame time, the end of a segment (end of speech or
+its runaway guard: the next segment starts in the same slot, prefilled from position 0 like an admission) and
+the end of a sequence (its last segment's end, its frame bound, or a cancel) with its slot freed. An open
+sequence that has spoken all its segments parks instead of ending (its slot freed; `resume` queues it again).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class PrefillChunk:
 
 @dataclass(frozen=True)
 class Plan:
-    admitted: list[Sequence]  # took a slot this step: the runner writes their parameters into it
+    admitted: list[Sequence]  # took a slot, or start their next segment in it: the runner writes their parameters
     prefill: list[PrefillChunk]
     decode: list[Sequence]  # emit one frame each
     hold: list[Sequence]  # other occupied slots (prefilling or paused): their state must not move
@@ -44,8 +46,12 @@ class Plan:
 @dataclass(frozen=True)
 class Emitted:
     seq: Sequence
-    index: int  # frame number within the utterance
+    index: int  # frame number within the request
+    segment: int  # the segment this frame belongs to
     reason: FinishReason | None  # set when this frame is the sequence's last
+    segment_ended: bool = False  # this frame ended a segment and the next one starts (give it its prompt)
+    runaway: bool = False  # ... by the segment's runaway guard, not by end of speech
+    parked: bool = False  # this frame ended the last segment an open sequence has: it gave its slot back
 
 
 class Scheduler:
@@ -60,17 +66,22 @@ class Scheduler:
         self.free_slots: list[int] = list(range(slots))
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []  # prefilling or decoding, in admission order
+        self._next_segments: list[Sequence] = []  # start their next segment: admitted again by the next plan
 
     @property
     def has_work(self) -> bool:
         return bool(self.waiting or self.running)
 
-    def add(self, seq: Sequence) -> None:
+    def add(self, seq: Sequence, parked: bool = False) -> None:
+        """A new sequence waits for a slot (or, open and without text yet, is parked until text arrives)."""
         seq.submitted_at = time.monotonic()
-        self.waiting.append(seq)
+        if parked:
+            seq.status = Status.PARKED
+        else:
+            self.waiting.append(seq)
 
     def schedule(self) -> Plan:
-        admitted = []
+        admitted, self._next_segments = self._next_segments, []
         now = time.monotonic()
         while self.waiting and self.free_slots:
             seq = self.waiting.popleft()
@@ -103,17 +114,56 @@ class Scheduler:
         now = time.monotonic()
         out = []
         for seq, ended in zip(plan.decode, eos, strict=True):
-            index = seq.frames
+            index, segment = seq.frames, seq.segment
             seq.frames += 1
+            seq.segment_frames += 1
             if seq.credit is not None:
                 seq.credit -= 1
             if seq.first_frame_at is None:
                 seq.first_frame_at = now
-            reason = FinishReason.EOS if ended else FinishReason.MAX_FRAMES if seq.frames >= seq.max_frames else None
+            runaway = not ended and seq.segment_frames >= seq.segment_max_frames
+            last = not seq.has_next_segment and not seq.open
+            reason = None
+            if seq.frames >= seq.max_frames:
+                reason = FinishReason.EOS if ended and last else FinishReason.MAX_FRAMES
+            elif (ended or runaway) and last:
+                reason = FinishReason.EOS if ended else FinishReason.MAX_FRAMES
             if reason is not None:
                 self.finish(seq, reason)
-            out.append(Emitted(seq, index, reason))
+                out.append(Emitted(seq, index, segment, reason))
+            elif (ended or runaway) and seq.has_next_segment:
+                seq.segment, seq.segment_frames, seq.prefilled = seq.segment + 1, 0, 0
+                seq.status = Status.PREFILLING
+                self._next_segments.append(seq)
+                out.append(Emitted(seq, index, segment, None, segment_ended=True, runaway=runaway))
+            elif ended or runaway:
+                self.park(seq)
+                out.append(Emitted(seq, index, segment, None, runaway=runaway, parked=True))
+            else:
+                out.append(Emitted(seq, index, segment, None))
         return out
+
+    def park(self, seq: Sequence) -> None:
+        """An open sequence with nothing left to say (or interrupted) gives its slot back; `seq.slot` keeps the
+        number of the slot it left until the runner has set its codec state aside."""
+        if seq.status is Status.WAITING:
+            self.waiting.remove(seq)
+        elif seq.status is not Status.PARKED:
+            self.running.remove(seq)
+            if seq in self._next_segments:
+                self._next_segments.remove(seq)
+            heapq.heappush(self.free_slots, seq.slot)
+        seq.status = Status.PARKED
+        seq.segment, seq.segment_frames, seq.prefilled = seq.segment + 1, 0, 0
+
+    def resume(self, seq: Sequence) -> None:
+        """A parked sequence's next segment has its prompt: wait for a slot again."""
+        seq.status, seq.slot = Status.WAITING, None
+        self.waiting.append(seq)
+
+    def segment_prompt(self, seq: Sequence, prompt_len: int, max_frames: int) -> None:
+        """The length and runaway guard of the segment a sequence starts next (its prompt is built by now)."""
+        seq.prompt_len, seq.segment_max_frames = prompt_len, max_frames
 
     def add_credit(self, seq: Sequence, frames: int) -> None:
         if seq.credit is not None:
@@ -123,10 +173,14 @@ class Scheduler:
         """Retire a sequence (waiting or running) and free its slot for the next step; False if it had ended."""
         if seq.finished:
             return False
-        if seq.slot is None:
+        if seq.status is Status.PARKED:
+            pass
+        elif seq.slot is None:
             self.waiting.remove(seq)
         else:
             self.running.remove(seq)
+            if seq in self._next_segments:
+                self._next_segments.remove(seq)
             heapq.heappush(self.free_slots, seq.slot)
         seq.status = Status.FINISHED
         seq.finish_reason = reason

@@ -61,13 +61,15 @@ def language_prefix(config: ModelConfig, language: str, speaker: str | None) -> 
 
 @torch.inference_mode()
 def build_prompt(model: Qwen3TTSModel, tokenizer: TextTokenizer, req: SynthesisRequest,
-                 voice: VoicePrompt | None = None) -> Prompt:
+                 voice: VoicePrompt | None = None, text: str | None = None) -> Prompt:
+    """`text`: the segment to speak (default: the request's whole text), with the request's voice, language,
+    instructions and text layout."""
     config, talker = model.config, model.talker
     t = config.talker
     device = talker.model.codec_embedding.weight.device
     as_ids = lambda ids: torch.tensor([ids], dtype=torch.int64, device=device)  # noqa: E731
 
-    ids = as_ids(tokenizer.target_ids(req.text))
+    ids = as_ids(tokenizer.target_ids(req.text if text is None else text))
     tts_bos, tts_eos, tts_pad = (v.view(1, 1, -1) for v in model.special_text_vectors())
 
     speaker = req.voice if config.model_type == "custom_voice" else None

@@ -30,6 +30,13 @@ class Priority(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PRIORITY_INTERACTIVE: _ClassVar[Priority]
     PRIORITY_BATCH: _ClassVar[Priority]
 
+class TextNormalization(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TEXT_NORMALIZATION_UNSPECIFIED: _ClassVar[TextNormalization]
+    TEXT_NORMALIZATION_AUTO: _ClassVar[TextNormalization]
+    TEXT_NORMALIZATION_ON: _ClassVar[TextNormalization]
+    TEXT_NORMALIZATION_OFF: _ClassVar[TextNormalization]
+
 class VoiceType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     VOICE_TYPE_UNSPECIFIED: _ClassVar[VoiceType]
@@ -54,6 +61,10 @@ AUDIO_ENCODING_WAV: AudioEncoding
 PRIORITY_UNSPECIFIED: Priority
 PRIORITY_INTERACTIVE: Priority
 PRIORITY_BATCH: Priority
+TEXT_NORMALIZATION_UNSPECIFIED: TextNormalization
+TEXT_NORMALIZATION_AUTO: TextNormalization
+TEXT_NORMALIZATION_ON: TextNormalization
+TEXT_NORMALIZATION_OFF: TextNormalization
 VOICE_TYPE_UNSPECIFIED: VoiceType
 VOICE_TYPE_BUILT_IN: VoiceType
 VOICE_TYPE_REGISTERED: VoiceType
@@ -84,7 +95,7 @@ class SamplingParameters(_message.Message):
     def __init__(self, temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., repetition_penalty: _Optional[float] = ..., greedy: _Optional[bool] = ...) -> None: ...
 
 class SynthesizeRequest(_message.Message):
-    __slots__ = ("text", "voice", "language", "instructions", "audio_format", "chunk_duration_ms", "seed", "sampling", "max_audio_duration_ms", "priority")
+    __slots__ = ("text", "voice", "language", "instructions", "audio_format", "chunk_duration_ms", "seed", "sampling", "max_audio_duration_ms", "priority", "text_normalization", "segment_events", "dry_run", "speed")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +106,10 @@ class SynthesizeRequest(_message.Message):
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
     MAX_AUDIO_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_NORMALIZATION_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    SPEED_FIELD_NUMBER: _ClassVar[int]
     text: str
     voice: str
     language: str
@@ -105,17 +120,47 @@ class SynthesizeRequest(_message.Message):
     sampling: SamplingParameters
     max_audio_duration_ms: int
     priority: Priority
-    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., language: _Optional[str] = ..., instructions: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., chunk_duration_ms: _Optional[int] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[SamplingParameters, _Mapping]] = ..., max_audio_duration_ms: _Optional[int] = ..., priority: _Optional[_Union[Priority, str]] = ...) -> None: ...
+    text_normalization: TextNormalization
+    segment_events: bool
+    dry_run: bool
+    speed: float
+    def __init__(self, text: _Optional[str] = ..., voice: _Optional[str] = ..., language: _Optional[str] = ..., instructions: _Optional[str] = ..., audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., chunk_duration_ms: _Optional[int] = ..., seed: _Optional[int] = ..., sampling: _Optional[_Union[SamplingParameters, _Mapping]] = ..., max_audio_duration_ms: _Optional[int] = ..., priority: _Optional[_Union[Priority, str]] = ..., text_normalization: _Optional[_Union[TextNormalization, str]] = ..., segment_events: _Optional[bool] = ..., dry_run: _Optional[bool] = ..., speed: _Optional[float] = ...) -> None: ...
+
+class StreamingSynthesizeRequest(_message.Message):
+    __slots__ = ("config", "text", "flush")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    FLUSH_FIELD_NUMBER: _ClassVar[int]
+    config: SynthesizeRequest
+    text: str
+    flush: bool
+    def __init__(self, config: _Optional[_Union[SynthesizeRequest, _Mapping]] = ..., text: _Optional[str] = ..., flush: _Optional[bool] = ...) -> None: ...
 
 class SynthesizeResponse(_message.Message):
-    __slots__ = ("started", "audio", "finished")
+    __slots__ = ("started", "audio", "finished", "segment")
     STARTED_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
     started: SynthesisStarted
     audio: AudioChunk
     finished: SynthesisFinished
-    def __init__(self, started: _Optional[_Union[SynthesisStarted, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., finished: _Optional[_Union[SynthesisFinished, _Mapping]] = ...) -> None: ...
+    segment: SegmentStarted
+    def __init__(self, started: _Optional[_Union[SynthesisStarted, _Mapping]] = ..., audio: _Optional[_Union[AudioChunk, _Mapping]] = ..., finished: _Optional[_Union[SynthesisFinished, _Mapping]] = ..., segment: _Optional[_Union[SegmentStarted, _Mapping]] = ...) -> None: ...
+
+class SegmentStarted(_message.Message):
+    __slots__ = ("index", "text", "source_start", "source_end", "start_sample")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_START_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_END_FIELD_NUMBER: _ClassVar[int]
+    START_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    text: str
+    source_start: int
+    source_end: int
+    start_sample: int
+    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., source_start: _Optional[int] = ..., source_end: _Optional[int] = ..., start_sample: _Optional[int] = ...) -> None: ...
 
 class SynthesisStarted(_message.Message):
     __slots__ = ("request_id", "audio_format", "voice", "model", "seed", "language", "chunk_duration_ms", "channels")

@@ -60,6 +60,11 @@ class TextToSpeechServiceStub:
                 request_serializer=qwen3tts_dot_v1_dot_tts__pb2.DeleteVoiceRequest.SerializeToString,
                 response_deserializer=qwen3tts_dot_v1_dot_tts__pb2.DeleteVoiceResponse.FromString,
                 _registered_method=True)
+        self.StreamingSynthesize = channel.stream_stream(
+                '/qwen3tts.v1.TextToSpeechService/StreamingSynthesize',
+                request_serializer=qwen3tts_dot_v1_dot_tts__pb2.StreamingSynthesizeRequest.SerializeToString,
+                response_deserializer=qwen3tts_dot_v1_dot_tts__pb2.SynthesizeResponse.FromString,
+                _registered_method=True)
 
 
 class TextToSpeechServiceServicer:
@@ -70,7 +75,9 @@ class TextToSpeechServiceServicer:
         """Synthesizes `text` and streams the audio while it is generated.
 
         The stream is exactly: one `started` event, then zero or more `audio` events in order
-        (sequence_number 0, 1, 2, ... without gaps), then one `finished` event, then status OK.
+        (sequence_number 0, 1, 2, ... without gaps), then one `finished` event, then status OK. With
+        `segment_events` (or `dry_run`), `segment` events come between them, each before the audio of its
+        segment.
         Any other ending (a non-OK status, with or without audio already sent) means the audio is
         incomplete: discard it and retry the whole request if appropriate.
 
@@ -119,6 +126,25 @@ class TextToSpeechServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamingSynthesize(self, request_iterator, context):
+        """Synthesizes text that arrives while the audio is produced (an LLM's answer being written).
+
+        The first message is `config` (a SynthesizeRequest without text), then any number of `text` deltas
+        (down to single characters) and `flush` markers (speak what is buffered now, even mid-sentence); the
+        client's half-close ends the input (the rest is spoken, then `finished`). The text is cut into segments
+        as it arrives: a segment is spoken once it is surely complete (the next word after its sentence end has
+        arrived, brackets and quotes balanced), on `flush`, or after the server's idle pause without new text.
+        Responses as in Synthesize: `started`, a `segment` event as each segment starts, `audio`, one
+        `finished` with usage.
+
+        Errors: INVALID_ARGUMENT (a bad config, before any text is accepted; a second config), RESOURCE_EXHAUSTED
+        (buffered text without a segment boundary over the limit), UNAVAILABLE (no worker can take another
+        session), and as in Synthesize.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TextToSpeechServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +172,11 @@ def add_TextToSpeechServiceServicer_to_server(servicer, server):
                     servicer.DeleteVoice,
                     request_deserializer=qwen3tts_dot_v1_dot_tts__pb2.DeleteVoiceRequest.FromString,
                     response_serializer=qwen3tts_dot_v1_dot_tts__pb2.DeleteVoiceResponse.SerializeToString,
+            ),
+            'StreamingSynthesize': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamingSynthesize,
+                    request_deserializer=qwen3tts_dot_v1_dot_tts__pb2.StreamingSynthesizeRequest.FromString,
+                    response_serializer=qwen3tts_dot_v1_dot_tts__pb2.SynthesizeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -284,6 +315,33 @@ class TextToSpeechService:
             '/qwen3tts.v1.TextToSpeechService/DeleteVoice',
             qwen3tts_dot_v1_dot_tts__pb2.DeleteVoiceRequest.SerializeToString,
             qwen3tts_dot_v1_dot_tts__pb2.DeleteVoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamingSynthesize(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/qwen3tts.v1.TextToSpeechService/StreamingSynthesize',
+            qwen3tts_dot_v1_dot_tts__pb2.StreamingSynthesizeRequest.SerializeToString,
+            qwen3tts_dot_v1_dot_tts__pb2.SynthesizeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,17 +1,10 @@
-"""The per-request switch (ElevenLabs' `apply_text_normalization`): AUTO, ON or OFF."""
+"""The per-request switch (ElevenLabs' `apply_text_normalization`): AUTO, ON or OFF (contract/request.py)."""
 
 from __future__ import annotations
 
-import enum
-
+from contract.request import TextNormalization
 from server.text.normalize.detect import detect_language, plurality_language
 from server.text.normalize.dispatch import normalize
-
-
-class TextNormalization(enum.Enum):
-    AUTO = "auto"
-    ON = "on"
-    OFF = "off"
 
 
 def apply(text: str, language: str, mode: TextNormalization) -> str:
@@ -26,6 +19,7 @@ def apply(text: str, language: str, mode: TextNormalization) -> str:
     """
     if mode is TextNormalization.OFF:
         return text
+    mode = TextNormalization.AUTO if mode is TextNormalization.UNSPECIFIED else mode
     if language == "auto":
         detected = detect_language(text)
         if detected is None and mode is TextNormalization.ON:

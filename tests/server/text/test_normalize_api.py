@@ -61,7 +61,10 @@ def test_auto_leaves_undecided_text_and_on_uses_the_plurality() -> None:
 
 
 def test_modes_are_the_api_values() -> None:
-    assert [m.value for m in TextNormalization] == ["auto", "on", "off"]
+    from qwen3tts.v1 import tts_pb2
+
+    proto = {v.name.removeprefix("TEXT_NORMALIZATION_"): v.number for v in tts_pb2.TextNormalization.DESCRIPTOR.values}
+    assert proto == {m.name: m.value for m in TextNormalization}
 
 
 def test_the_text_front_end_never_imports_torch() -> None:
