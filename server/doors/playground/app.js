@@ -355,6 +355,8 @@ async function endTurn() {
 
 function cancelTurn() {
   silence();
+  clearTimeout(live.pause);
+  live.sent = $("text").value; // what was typed so far belongs to the turn being cut, sent or not
   if (!live.ws || !live.ready || live.turn === "idle") return;
   sendLive({ type: "response.cancel" });
   live.dropping = true;
@@ -439,6 +441,7 @@ async function toggleLive() {
   document.body.classList.toggle("live", on);
   $("live-hint").hidden = !on;
   $("speak").textContent = on ? "▶ Speak the rest" : "▶ Speak";
+  $("ttfa-label").textContent = on ? "First audio (from the first key)" : "Time to first audio";
   stopPlayback();
   resetStats();
   clearError();
