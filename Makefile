@@ -59,7 +59,9 @@ bench: setup
 	$(PY) -m benchmarks.long_text --threads $(THREADS)
 	$(PY) -m benchmarks.encoders
 	$(PY) -m benchmarks.stream_input
+	$(PY) -m benchmarks.stream_input --door websocket
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.http_ttfa
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.idle_sessions
 
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup

@@ -123,12 +123,14 @@ class SpeechSocket:
                                "of the upgrade", reason="CONFIG_TIMEOUT") from None
         if msg["type"] == "websocket.disconnect":
             raise _Gone
-        return wm.client_message(msg.get("text"), msg.get("bytes"))
+        return msg
 
-    def _open(self, obj: dict) -> StreamingSession:
-        """session.config -> a started session (routed to a worker, no slot yet); raises ServiceError."""
+    def _open(self, msg: dict) -> StreamingSession:
+        """The first message, session.config -> a started session (routed to a worker, no slot yet); raises
+        ServiceError."""
         try:
-            self.cfg = wm.config(obj, self.request_id, self.api.aliases)
+            self.cfg = wm.config(wm.client_message(msg.get("text"), msg.get("bytes")), self.request_id,
+                                 self.api.aliases)
             self._authenticate(self.cfg.token)
             caps = self.api.caps()
             config = prepare_session(self.cfg.request, caps)
