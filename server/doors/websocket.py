@@ -223,6 +223,7 @@ class SpeechSocket:
         if self.session is not None and self.session.quiet:
             self.code = "OK"
             log.info("session.closed", by="client")
-        else:
-            self.api.metrics.requests_cancelled.labels(door=DOOR, reason="client").inc()
-            log.info("request.cancelled", reason="client")
+        else:  # mid-turn: the client left, or the drain's grace period ran out (uvicorn closed it)
+            reason = "shutdown" if self._draining.is_set() else "client"
+            self.api.metrics.requests_cancelled.labels(door=DOOR, reason=reason).inc()
+            log.info("request.cancelled", reason=reason)
