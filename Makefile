@@ -64,7 +64,9 @@ bench: setup
 	$(PY) -m benchmarks.long_text --threads $(THREADS)
 	$(PY) -m benchmarks.encoders
 	$(PY) -m benchmarks.stream_input
+	$(PY) -m benchmarks.stream_input --door websocket
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.http_ttfa
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m benchmarks.idle_sessions
 
 # Our precision modes against the vox CPU engine on the same checkpoint (docs/benchmarks.md). vox lives in its
 # own benchmark-only venv, created here; nothing of it is installed into the product's venv.

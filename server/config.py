@@ -76,6 +76,7 @@ class ServerConfig:
     cuda_graphs: str = "on"
     stream_idle_flush_ms: int = 500
     max_sessions: int = 64
+    session_idle_timeout: float = 300.0  # 0: sessions never time out
     max_message_bytes: int = 8 * 1024 * 1024
     grace_period: float = 30.0
     max_connection_age: float = 0.0  # 0: connections live forever
@@ -109,7 +110,8 @@ class ServerConfig:
 
     @property
     def sessions(self) -> SessionSettings:
-        return SessionSettings(idle_flush_s=self.stream_idle_flush_ms / 1000, max_sessions=self.max_sessions)
+        return SessionSettings(idle_flush_s=self.stream_idle_flush_ms / 1000, max_sessions=self.max_sessions,
+                               idle_timeout_s=self.session_idle_timeout)
 
     @property
     def limits(self) -> Limits:
@@ -125,6 +127,7 @@ class SessionSettings:
     idle_flush_s: float = 0.5  # speak the buffered text after this long without a new delta
     max_buffer_chars: int = 8192  # text buffered without a segment boundary (beyond: RESOURCE_EXHAUSTED)
     max_sessions: int = 64  # open sessions per worker
+    idle_timeout_s: float = 300.0  # a session without input and with nothing to say is closed after this (0: never)
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ SETTINGS: tuple[Setting, ...] = (
             "new text (even mid-sentence)", "MS"),
     Setting("max_sessions", "int", "streaming text input: open sessions per worker (they hold no decode slot while "
             "they wait for text)", "N"),
+    Setting("session_idle_timeout", "float", "streaming text input: close a session (gRPC or WebSocket) that has sent "
+            "nothing for this long while nothing was left to say (0: never)", "SECONDS"),
     Setting("grace_period", "float", "seconds in-flight streams may finish after SIGTERM", "SECONDS"),
     Setting("max_connection_age", "float", "close client connections after this many seconds (0: never), so that "
             "clients balancing by DNS round-robin re-resolve and reach new replicas; streams in flight get "
@@ -371,6 +376,7 @@ def validate(cfg: ServerConfig) -> list[str]:
         bad("cuda_graphs", f"{cfg.cuda_graphs!r} is not one of on, off")
     in_range("stream_idle_flush_ms", 50, 60_000, " ms")
     in_range("max_sessions", 1, 100_000)
+    in_range("session_idle_timeout", 0, 86_400, " s")
     if not 0 <= cfg.grace_period <= 3600:
         bad("grace_period", f"{cfg.grace_period} is out of range 0..3600 seconds")
     if not 0 <= cfg.max_connection_age <= 86_400:

@@ -7,10 +7,11 @@ the metrics port from a daemon thread (it never blocks the event loop).
 Names follow prometheus.io naming practice: seconds/ratios/bytes, `_total` on counters (prometheus_client adds
 it), `_info` for the build pseudo-metric, no high-cardinality labels (no request ids, texts, voices).
 
-Per-request families carry `door`, the front door the request came through (`grpc` | `http`). Their `method`
-and `code` are the same on both doors: the operation (`Synthesize`, `ListVoices`, `RegisterVoice`,
-`DeleteVoice`, `GetServiceInfo`) and the service's status name (`OK`, `INVALID_ARGUMENT`, `UNAVAILABLE`, ...,
-server/errors.py), not the HTTP status, so one query covers both doors (the HTTP status is in the door's log).
+Per-request families carry `door`, the front door the request came through (`grpc` | `http` | `websocket`, the
+HTTP port's `/v1/audio/speech/stream`). Their `method` and `code` are the same on every door: the operation
+(`Synthesize`, `StreamingSynthesize`, `ListVoices`, `RegisterVoice`, `DeleteVoice`, `GetServiceInfo`) and the
+service's status name (`OK`, `INVALID_ARGUMENT`, `UNAVAILABLE`, ..., server/errors.py), not the HTTP status or
+the WebSocket close code, so one query covers every door (those are in the door's log).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 PREFIX = "qwen3tts_"
-DOORS = ("grpc", "http")
+DOORS = ("grpc", "http", "websocket")
 PRIORITIES = ("interactive", "batch")
 REJECT_REASONS = ("queue_full", "queue_timeout", "invalid_argument", "unauthenticated", "not_ready",
                   "shutting_down")

@@ -7,6 +7,7 @@
     session.end_turn(last=True)        # the turn's text is complete (last: and the session's)
     async for event in session.events():    # Started, then per turn SegmentStarted / Audio ..., Finished
         ...
+    session.end_turn()                 # ... or end only this turn: the next turn's text is taken after its Finished
     session.interrupt()                # barge-in: drop the buffered text, stop the audio at the next step
     session.close()                    # the one place a session's generation is stopped early
 
@@ -16,7 +17,11 @@ normalized like a whole text's (server/text/plan.py `spoken`) and sent to the wo
 previous one in one seamless codec stream. So text that arrives faster than the idle flush gives the segments,
 and (same seed) the audio, of the same whole text through Synthesize. While the session has nothing to say its
 worker sequence is parked: no slot, no decode step. Each turn has its own response pipeline (its own encoded
-stream and usage) and ends with a `Finished` event; segment indices run on across turns.
+stream and usage) and ends with a `Finished` event; segment indices run on across turns. A turn that was ended
+takes no more text: the next turn opens when its Finished has been yielded (or at once after `interrupt`).
+
+A session that sends nothing and has nothing left to say for `settings.idle_timeout_s` fails with
+DEADLINE_EXCEEDED (SESSION_IDLE_TIMEOUT): an abandoned session must not hold its place on a worker for ever.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from contract.capabilities import Capabilities
 from contract.outcome import FinishReason
@@ -71,7 +76,8 @@ class StreamingSession:
         self._segmenter = self._new_segmenter()
         self._ticket: Ticket | None = None
         self._queue: asyncio.Queue = asyncio.Queue()
-        self._idle: asyncio.TimerHandle | None = None
+        self._idle: asyncio.TimerHandle | None = None  # the idle flush
+        self._expiry: asyncio.TimerHandle | None = None  # the idle-session timeout
         self._spoken = 0  # segments the worker has spoken (or dropped), as of its last Parked
         self._parked = True
         self._closed = False
@@ -81,9 +87,16 @@ class StreamingSession:
     def start(self) -> None:
         """Route the session to a worker (UNAVAILABLE when none can take it). Its Started comes at once."""
         self._ticket = self.admission.open_session(self.key, self.config, self.settings.max_sessions)
+        self._touch()
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing to say: no text waits for release, the worker is parked, and no ended turn waits for its end."""
+        return self._parked and self._idle is None and not any(t.input_ended for t in self._turns)
 
     def feed(self, delta: str) -> None:
         turn = self._input_turn()
+        self._touch()
         try:
             segments = self._segmenter.feed(delta)
         except SegmenterOverflow as e:
@@ -99,6 +112,7 @@ class StreamingSession:
 
     def flush(self) -> None:
         """Speak what is buffered now (also what the idle timer does)."""
+        self._touch()
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -106,8 +120,10 @@ class StreamingSession:
             self._release(self._turns[-1], self._segmenter.flush())
 
     def end_turn(self, last: bool = False) -> None:
-        """The turn's text is complete: speak the rest; `last`: no more turns (the session ends after it)."""
+        """The turn's text is complete: speak the rest; `last`: no more turns (the session ends after it). The
+        next turn's text is taken once this turn's Finished has been yielded."""
         turn = self._input_turn()
+        self._touch()
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -115,20 +131,28 @@ class StreamingSession:
         turn.input_ended = True
         self._finished = last
         self._segmenter = self._new_segmenter()
-        if not last:
-            self._turns.append(self._new_turn(turn.end))
         self._queue.put_nowait(_Check())
 
     def interrupt(self) -> None:
-        """Barge-in: drop the buffered text and stop the audio; the next text starts a new turn."""
+        """Barge-in: drop the buffered text and stop the audio; the next text starts a new turn at once. Each turn
+        cut ends with Finished(CANCELLED); a turn that had no input yet is dropped without one."""
         if self._closed or self._finished or self._ticket is None:
             return
+        self._touch()
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         self._segmenter = self._new_segmenter()
+        last = self._turns[-1]
+        if not last.input_ended and last.characters == 0:  # nothing was said in it: nothing to cancel
+            self._turns.pop()
         for turn in self._turns:
             turn.cancelled = turn.input_ended = True
+        cut = bool(self._turns)
         self._turns.append(self._new_turn(len(self.segments)))
-        self._ticket.interrupt()  # its Parked ends the cancelled turns (at once if it was parked already)
-        self._queue.put_nowait(_Check())
+        if cut:
+            self._ticket.interrupt()  # its Parked ends the cancelled turns (at once if it was parked already)
+            self._queue.put_nowait(_Check())
 
     def fail(self, error: errors.ServiceError) -> None:
         """End the session with this error (raised by events()), e.g. a bad message on the input stream."""
@@ -137,8 +161,9 @@ class StreamingSession:
 
     def close(self) -> None:
         self._closed = True
-        if self._idle is not None:
-            self._idle.cancel()
+        for timer in (self._idle, self._expiry):
+            if timer is not None:
+                timer.cancel()
         if self._ticket is not None:
             self._ticket.close()
 
@@ -215,11 +240,15 @@ class StreamingSession:
         return out
 
     def _finish(self, turn: _Turn, reason: FinishReason | None) -> list[ResponseEvent]:
-        """The turn's last events (`reason` None: it was interrupted)."""
+        """The turn's last events (`reason` None: it was interrupted); the next turn opens if none is open."""
         self._turns.popleft()
+        if not self._turns and not self._finished and not self._closed:
+            self._turns.append(self._new_turn(len(self.segments)))
+        self._touch()
         events = turn.pipeline.finished(reason or FinishReason.CANCELLED, 0.0)
-        if reason is None:
-            events[-1] = Finished(Ending.CANCELLED, events[-1].usage)
+        # the pipeline counts the request's text, which a session does not have: the turn's characters instead
+        usage = replace(events[-1].usage, input_characters=turn.characters)
+        events[-1] = Finished(Ending.CANCELLED if reason is None else events[-1].ending, usage)
         log.info("session.turn_done", segments=turn.released, characters=turn.characters,
                  ending=events[-1].ending.name, audio_seconds=round(events[-1].usage.audio_s, 3))
         return events
@@ -232,7 +261,7 @@ class StreamingSession:
             raise errors.invalid([Violation("text", "comes after the end of the input")])
         turn = self._turns[-1]
         if turn.input_ended:
-            raise errors.invalid([Violation("text", "the turn is ending: send the next turn's text after it is done")])
+            raise errors.invalid([Violation("text", "the turn was ended: send the next turn's text after it is done")])
         return turn
 
     def _release(self, turn: _Turn, segments, end: bool = False) -> None:
@@ -242,6 +271,27 @@ class StreamingSession:
         if released or end:
             self._parked = self._parked and not released
             self._ticket.append(tuple(s.text for s in released), end)
+
+    def _touch(self) -> None:
+        """Input came or a turn ended: the idle-session timeout counts from now."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if self.settings.idle_timeout_s > 0 and not self._closed:
+            self._expiry = asyncio.get_running_loop().call_later(self.settings.idle_timeout_s, self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        if self._closed:
+            return
+        if not self.quiet:  # still speaking: the idle time counts from the end of its turn
+            self._touch()
+            return
+        t = self.settings.idle_timeout_s
+        log.info("session.idle_timeout", idle_s=t)
+        self.fail(errors.ServiceError(errors.Status.DEADLINE_EXCEEDED,
+                                      f"the session sent no input for {t:g} s (the server's session_idle_timeout)",
+                                      reason="SESSION_IDLE_TIMEOUT"))
 
     def _arm_idle_flush(self) -> None:
         if self._idle is not None:

@@ -2,7 +2,8 @@
 worker processes), found by the port it logs and ready when its health says SERVING; calls through the generated
 stubs, errors read back with grpcio-status, metrics scraped over HTTP, a self-signed certificate for TLS tests.
 With `http=True` the server also opens its HTTP API (OpenAI-compatible) on a free port: `server.http_url`,
-`server.openai()` (the official SDK, no retries) and `http_request` (the standard library) reach it.
+`server.openai()` (the official SDK, no retries) and `http_request` (the standard library) reach it, and
+`speech_socket` (the `websockets` library) its WebSocket `/v1/audio/speech/stream`.
 
 Used by tests/server/test_e2e_*.py and tests/client (their conftest.py files hold the shared servers)."""
 
@@ -120,6 +121,10 @@ class ServerProcess:
     def http_url(self) -> str:
         assert self.http_port, "start the server with http=True"
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.http_url[len("http"):]
 
     def openai(self, api_key: str = "unused", **kwargs: Any):
         """The official OpenAI SDK pointed at this server (no retries: a test sees every status)."""
@@ -363,3 +368,14 @@ def http_request(server: ServerProcess, method: str, path: str, body: Any = None
             return HttpResult(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
     except urllib.error.HTTPError as e:
         return HttpResult(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+
+
+def speech_socket(server: ServerProcess, *, token: str | None = None, headers: dict[str, str] | None = None,
+                  origin: str | None = None, open_timeout: float = 30):
+    """A connection to the server's WebSocket /v1/audio/speech/stream (`websockets`' threaded client: recv in
+    one thread, send from another); `token` goes in the upgrade's Authorization header."""
+    from websockets.sync.client import connect
+
+    extra = {**({"authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+    return connect(server.ws_url + "/v1/audio/speech/stream", additional_headers=extra, origin=origin,
+                   open_timeout=open_timeout, close_timeout=5, max_size=None)

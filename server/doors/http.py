@@ -9,13 +9,15 @@ event loop).
     GET    /v1/models, /v1/models/{id}, /v1/audio/models
     GET    /health (alive), /ready (a warm worker, not draining)
     GET    /  and /playground/*      the playground (static files, no build step)
+    WS     /v1/audio/speech/stream   streaming text in, audio out (server/doors/websocket.py)
 
 A handler parses its body (server/doors/http_messages.py), prepares it (the rulebook, contract/rules.py, and
 the text front end: server/calls.py `prepare`), hands it to a `SynthesisCall` or to `Voices`, and writes their
 results back. Every failure leaves as an OpenAI error body with the status of its `ServiceError`
 (http_messages.error_body, the one mapping). Middleware, outermost first: request ids (x-request-id in, out,
 and on every log line), CORS (only when configured), bearer tokens (server/auth.py's TokenSet; /health,
-/ready and the playground's files are exempt), the body size limit.
+/ready and the playground's files are exempt; a WebSocket upgrade without the header is let through, its
+session.config must carry the token), the body size limit.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from contract.rules import Violation
 from server import errors
@@ -44,6 +47,7 @@ from server.auth import TokenSet
 from server.calls import SynthesisCall, capabilities, count_rejection, prepare
 from server.config import ServerConfig
 from server.doors import http_messages as m
+from server.doors.websocket import WS_DOOR, SpeechSocket, serve_socket
 from server.errors import ServiceError, Status
 from server.log import get_logger, request_context, request_id_from_metadata
 from server.metrics import Metrics
@@ -90,13 +94,15 @@ class HttpApi:
         self.tokens, self.draining = tokens, draining
         self.aliases = cfg.voice_alias_map
         self.created = int(time.time())
-        self.streams = 0  # speech responses in flight (the drain waits for them)
+        self.streams = 0  # speech responses and WebSockets open (the drain waits for them)
+        self.sockets: set[SpeechSocket] = set()
         self.idle = asyncio.Event()
         self.idle.set()
 
     def app(self) -> Starlette:
         routes = [
             Route("/v1/audio/speech", self.speech, methods=["POST"]),
+            WebSocketRoute("/v1/audio/speech/stream", self.speech_stream),
             Route("/v1/audio/voices", self.list_voices, methods=["GET"]),
             Route("/v1/audio/voices", self.register_voice, methods=["POST"]),
             Route("/v1/audio/voices/{name}", self.delete_voice, methods=["DELETE"]),
@@ -117,13 +123,15 @@ class HttpApi:
                 expose_headers=["x-request-id", "x-seed", "x-voice", "x-language", "x-model",
                                 "x-sample-rate"]))
         if self.tokens is not None:
-            rejected = self.metrics.requests_rejected.labels(door=DOOR, reason="unauthenticated")
-            middleware.append(Middleware(BearerAuth, tokens=self.tokens, on_reject=rejected.inc))
+            def rejected(door: str) -> None:
+                self.metrics.requests_rejected.labels(door=door, reason="unauthenticated").inc()
+
+            middleware.append(Middleware(BearerAuth, tokens=self.tokens, on_reject=rejected))
         middleware.append(Middleware(BodyLimit, limit=self.cfg.max_message_bytes))
         return Starlette(routes=routes, middleware=middleware,
                          exception_handlers={HTTPException: _http_exception, Exception: _internal_error})
 
-    def _caps(self):
+    def caps(self):
         return capabilities(self.pool, self.cfg.limits)
 
     def count_request(self, method: str, code: str, received: float | None = None) -> None:
@@ -137,7 +145,7 @@ class HttpApi:
         received = time.monotonic()
         request_id = request.state.request_id
         try:
-            caps = self._caps()
+            caps = self.caps()
             parsed = m.speech_request(m.parse_json_object(await request.body()), request_id, self.aliases)
             req = prepare(parsed.request, caps)  # the rulebook, then the text front end (segments)
             log.info("request.received", method="Synthesize", characters=len(req.text), voice=req.voice,
@@ -178,6 +186,23 @@ class HttpApi:
         if self.streams == 0:
             self.idle.set()
 
+    # ------------------------------------------------------------------ speech over a WebSocket
+    async def speech_stream(self, ws: WebSocket) -> None:
+        await serve_socket(self, ws)
+
+    def socket_opened(self, socket: SpeechSocket) -> None:
+        self.sockets.add(socket)
+        self.stream_began()
+
+    def socket_closed(self, socket: SpeechSocket) -> None:
+        self.sockets.discard(socket)
+        self.stream_ended()
+
+    def drain_sockets(self) -> None:
+        """Shutting down: every WebSocket closes (1001) once the turn it is speaking, if any, is done."""
+        for socket in list(self.sockets):
+            socket.drain()
+
     # ------------------------------------------------------------------ voices, models
     async def _unary(self, method: str, handle: Callable[[], Awaitable[Response]]) -> Response:
         received = time.monotonic()
@@ -194,14 +219,14 @@ class HttpApi:
 
     async def list_voices(self, request: Request) -> Response:
         async def handle():
-            voices = await self.voices.list(self._caps(), request.query_params.get("language", ""))
+            voices = await self.voices.list(self.caps(), request.query_params.get("language", ""))
             return JSONResponse(m.voices_json(voices, self.aliases))
 
         return await self._unary("ListVoices", handle)
 
     async def register_voice(self, request: Request) -> Response:
         async def handle():
-            caps = self._caps()
+            caps = self.caps()
             if not request.headers.get("content-type", "").startswith("multipart/form-data"):
                 raise errors.invalid([Violation("body", "must be multipart/form-data with the fields "
                                                         f"{', '.join(m.VOICE_FORM_FIELDS)}")])
@@ -221,20 +246,20 @@ class HttpApi:
     async def delete_voice(self, request: Request) -> Response:
         async def handle():
             name = request.path_params["name"]
-            await self.voices.delete(self._caps(), name)
+            await self.voices.delete(self.caps(), name)
             return JSONResponse(m.voice_deleted_json(name.strip().lower()))
 
         return await self._unary("DeleteVoice", handle)
 
     async def models(self, request: Request) -> Response:
         async def handle():
-            return JSONResponse({"object": "list", "data": [m.model_json(self._caps(), self.created)]})
+            return JSONResponse({"object": "list", "data": [m.model_json(self.caps(), self.created)]})
 
         return await self._unary("GetServiceInfo", handle)
 
     async def model(self, request: Request) -> Response:
         async def handle():
-            caps = self._caps()
+            caps = self.caps()
             if request.path_params["model"] != caps.model:
                 raise ServiceError(Status.NOT_FOUND, f"this server serves {caps.model!r} only",
                                    reason="MODEL_NOT_FOUND")
@@ -244,7 +269,7 @@ class HttpApi:
 
     async def audio_models(self, request: Request) -> Response:
         async def handle():
-            caps = self._caps()
+            caps = self.caps()
             return JSONResponse({"models": [{"id": caps.model, "name": caps.model}]})
 
         return await self._unary("GetServiceInfo", handle)
@@ -356,7 +381,7 @@ class RequestIds:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         request_id = request_id_from_metadata(headers)
@@ -364,7 +389,8 @@ class RequestIds:
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            # the response's headers: an HTTP response, a WebSocket's upgrade or its refusal
+            if message["type"] in ("http.response.start", "websocket.accept", "websocket.http.response.start"):
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
@@ -373,20 +399,27 @@ class RequestIds:
 
 
 class BearerAuth:
-    """401 with an OpenAI error body unless the request carries a valid bearer token (public paths exempt)."""
+    """401 with an OpenAI error body unless the request carries a valid bearer token (public paths exempt).
+    A WebSocket upgrade is refused the same way when it has an Authorization header that is not valid; without
+    one it is let through (browsers cannot set it): the socket's session.config must then carry the token
+    (server/doors/websocket.py checks it), and the socket costs nothing until it does."""
 
-    def __init__(self, app: ASGIApp, tokens: TokenSet, on_reject: Callable[[], None]):
+    def __init__(self, app: ASGIApp, tokens: TokenSet, on_reject: Callable[[str], None]):
         self.app, self.tokens, self.on_reject = app, tokens, on_reject
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith("/playground/"):
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or path in PUBLIC_PATHS or path.startswith("/playground/"):
             return await self.app(scope, receive, send)
         values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"]
+        if kind == "websocket" and not values:
+            return await self.app(scope, receive, send)
         reason = self.tokens.check(values)
         if reason is None:
+            scope.setdefault("state", {})["authenticated"] = True
             return await self.app(scope, receive, send)
-        self.on_reject()
+        self.on_reject(DOOR if kind == "http" else WS_DOOR)
         log.info("request.unauthenticated", reason=reason)
         await error_response(ServiceError(Status.UNAUTHENTICATED, AUTH_MESSAGES[reason], reason=reason))(
             scope, receive, send)

@@ -81,11 +81,12 @@ def _error_type(status: int) -> str:
     return "invalid_request_error"
 
 
-def error_body(err: ServiceError) -> tuple[int, dict[str, Any], dict[str, str]]:
+def error_body(err: ServiceError, names: Mapping[str, str] = FIELD_NAMES) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(HTTP status, OpenAI error body, extra headers) of a ServiceError. `param` names the first field at
-    fault in the HTTP API's names; `violations` (an addition to OpenAI's shape) lists them all."""
+    fault in the HTTP API's names (`names`: the gRPC names it renames); `violations` (an addition to OpenAI's
+    shape) lists them all."""
     status = http_status(err)
-    violations = [Violation(http_field(v.field), v.message) for v in err.violations]
+    violations = [Violation(names.get(v.field, v.field), v.message) for v in err.violations]
     message = err.message
     if violations:  # the rulebook's message names gRPC fields; rebuild it in ours
         message = "invalid request: " + "; ".join(str(v) for v in violations)
@@ -191,15 +192,30 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
 def speech_request(obj: Mapping[str, Any], request_id: str, aliases: Mapping[str, str]) -> SpeechRequest:
     """A POST /v1/audio/speech body (a JSON object) as a SpeechRequest; ServiceError(INVALID_ARGUMENT) naming
     every field whose type or spelling is wrong (unknown fields first). Values are checked by the rulebook."""
+    return _speech(obj, request_id, aliases, _TOP_LEVEL, with_input=True)
+
+
+def session_request(obj: Mapping[str, Any], request_id: str, aliases: Mapping[str, str],
+                    own: tuple[str, ...] = ()) -> SpeechRequest:
+    """A streaming session's configuration (the WebSocket's `session.config`): the speech body's fields less
+    `input` (the text comes in deltas) and `stream_format`; `own` names the other door's fields, read by it."""
+    known = tuple(n for n in _TOP_LEVEL if n not in ("input", "stream_format")) + own
+    return _speech(obj, request_id, aliases, known, with_input=False)
+
+
+def _speech(obj: Mapping[str, Any], request_id: str, aliases: Mapping[str, str], known: tuple[str, ...], *,
+            with_input: bool) -> SpeechRequest:
     f = _Fields(obj)
-    f.unknown(_TOP_LEVEL)
+    f.unknown(known)
     unknown = bool(f.violations)
-    text = f.string("input")
-    if "input" not in obj or obj["input"] is None:
-        f.bad("input", "is required")
+    text = None
+    if with_input:
+        text = f.string("input")
+        if "input" not in obj or obj["input"] is None:
+            f.bad("input", "is required")
     voice = _voice(f, obj.get("voice"))
     response_format = f.choice("response_format", FORMATS) or DEFAULT_FORMAT
-    stream_format = f.choice("stream_format", STREAM_FORMATS) or "audio"
+    stream_format = (f.choice("stream_format", STREAM_FORMATS) if with_input else None) or "audio"
     priority = f.choice("priority", PRIORITIES)
     speed = f.number("speed")
     sampling = _sampling(obj.get("sampling"), f)

@@ -5,7 +5,8 @@
 The socket is bound in `start` (a taken port fails the server's start with a clear error, not inside a task).
 uvicorn's own signal handling is off: the server process owns SIGTERM/SIGINT (server/__main__.py) and calls
 `stop`, the drain: while draining, new requests are still answered (the admission refuses new speech with 503
-SHUTTING_DOWN + Retry-After, /ready says 503), streams in flight may finish within the grace period, then
+SHUTTING_DOWN + Retry-After, /ready says 503, a new WebSocket's session.config gets an error and close 4503),
+streams in flight and the turns WebSockets are speaking may finish within the grace period, then
 uvicorn closes the listener and the connections and cancels what is left (each cancelled stream closes its
 call, so its worker slot is freed).
 """
@@ -70,8 +71,12 @@ class HttpServer:
             tls = {"ssl_certfile": str(self.tls.cert), "ssl_keyfile": str(self.tls.key)}
             if self.tls.client_ca is not None:
                 tls.update(ssl_ca_certs=str(self.tls.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
+        # WebSockets (/v1/audio/speech/stream) on websockets' sans-I/O protocol: messages up to the server's
+        # max_message_bytes, no per-message compression (audio does not compress; JSON events are small; it would
+        # cost CPU next to the model), uvicorn's keepalive pings (a vanished client is noticed within ~40 s).
         config = uvicorn.Config(
-            self.api.app(), log_config=None, access_log=False, lifespan="off", http="httptools", ws="none",
+            self.api.app(), log_config=None, access_log=False, lifespan="off", http="httptools",
+            ws="websockets-sansio", ws_max_size=self.api.cfg.max_message_bytes, ws_per_message_deflate=False,
             server_header=False, timeout_graceful_shutdown=CLOSE_TIMEOUT_S, **tls)
         # uvicorn's info lines ("Started server process", ...) repeat what server.listening says
         logging.getLogger("uvicorn.error").setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -85,11 +90,13 @@ class HttpServer:
         return sock.getsockname()[1]
 
     async def stop(self, grace: float) -> None:
-        """Drain: let speech streams finish for up to `grace` seconds, then close (the rest is cancelled)."""
+        """Drain: let speech streams (and the turns WebSockets are speaking) finish for up to `grace` seconds, then
+        close (the rest is cancelled; WebSockets get uvicorn's close 1012)."""
         if self._server is None or self._task is None:
             return
+        self.api.drain_sockets()  # an idle one closes at once (1001), one that speaks after its turn
         if self.api.streams:
-            log.info("http.draining", streams=self.api.streams, grace_s=grace)
+            log.info("http.draining", streams=self.api.streams, sockets=len(self.api.sockets), grace_s=grace)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.api.idle.wait(), grace)
         self._server.should_exit = True

@@ -116,6 +116,7 @@ def test_flag_forms_and_paths(tmp_path: Path) -> None:
     (["--max-audio-seconds", "0"], {}, "max_audio_seconds: 0.0 is out of range (0, 86400] seconds"),
     (["--max-message-bytes", "100"], {}, "max_message_bytes: 100 is out of range"),
     (["--grace-period", "-1"], {}, "grace_period: -1.0 is out of range 0..3600 seconds"),
+    (["--session-idle-timeout", "-1"], {}, "session_idle_timeout: -1.0 is out of range 0..86400 s"),
     (["--log-level", "verbose"], {}, "log_level: 'verbose' is not one of debug, info, warning, error, critical"),
     (["--log-format", "xml"], {}, "log_format: 'xml' is not one of json, console"),
     (["--model", " "], {}, "model: must not be empty"),
@@ -140,6 +141,13 @@ def test_http_settings() -> None:
     assert (cfg.http_host, cfg.http_port) == ("127.0.0.1", 0)  # 0: the HTTP API is off
     assert cfg.cors_origin_list == ("https://app.example", "http://localhost:3000")
     assert cfg.voice_alias_map == {"alloy": "vivian", "echo": "ryan"}
+
+
+def test_session_settings() -> None:
+    s = load_config([], {}).sessions
+    assert (s.idle_flush_s, s.max_sessions, s.idle_timeout_s) == (0.5, 64, 300.0)
+    s = load_config(["--session-idle-timeout", "0"], {"QWEN3_TTS_STREAM_IDLE_FLUSH_MS": "250"}).sessions
+    assert (s.idle_flush_s, s.idle_timeout_s) == (0.25, 0.0)  # 0: sessions never time out
 
 
 def test_hub_ids_are_not_checked_locally() -> None:

@@ -73,10 +73,11 @@ def test_interrupt_drops_the_unspoken_text_and_the_session_speaks_again(engine):
     while len(frames) < 3:
         frames += engine.step()
     assert engine.interrupt(session.seq_id) and session.status is Status.PARKED
-    assert session.segment == 1 and session.texts == texts[:1]  # the rest was dropped
+    # the rest was dropped: skipped, its indices kept (the next text is segment 3, as the session numbers it)
+    assert session.segment == 3 and session.texts == texts
     assert not engine.has_work and not engine.step()  # parked: no decode step at all
     engine.append(session.seq_id, ["A new turn."], end=True)
     later = []
     while not session.finished:
         later += engine.step()
-    assert {f.segment for f in later} == {1} and later[-1].ended is not None
+    assert {f.segment for f in later} == {3} and later[-1].ended is not None

@@ -173,9 +173,11 @@ class Engine:
         seq = self.sequences.get(seq_id)
         if seq is None or not seq.open or seq.status is Status.PARKED:
             return False
-        del seq.texts[seq.segment + 1:]
         slot = seq.slot
         self.scheduler.park(seq)
+        # The unspoken segments are skipped, not deleted: segment indices are the session's (server/sessions.py
+        # numbers its segments across turns, dropped ones included), so the next text keeps the index it was given.
+        seq.segment = len(seq.texts)
         if slot is not None:
             self.runner.set_aside(seq, slot)
         self.runner.release(seq)

@@ -1,6 +1,7 @@
 // The playground: the server's own OpenAI-compatible API, from a browser, with nothing to build or download.
 // Speak asks for `pcm` (raw s16le, 24 kHz mono), reads the body as it streams and schedules each piece with Web
-// Audio the moment it arrives, so the audio plays while the server is still generating it.
+// Audio the moment it arrives, so the audio plays while the server is still generating it. "Speak as I type"
+// streams the text box over the WebSocket /v1/audio/speech/stream while it is typed (see liveInput below).
 "use strict";
 
 const RATE = 24000; // OpenAI's pcm: 24 kHz mono s16le
@@ -113,13 +114,45 @@ async function loadVoices(select) {
 }
 
 // ------------------------------------------------------------------ speaking
+function play(bytes, n, next) {
+  // Schedule n samples of s16le right after `next` (on the audio clock); returns where the next piece starts.
+  const ctx = state.audio;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, n * 2);
+  const pcm = new Float32Array(n);
+  for (let i = 0; i < n; i++) pcm[i] = view.getInt16(i * 2, true) / 32768;
+  const buffer = ctx.createBuffer(1, n, RATE); // the browser resamples to the device's rate
+  buffer.copyToChannel(pcm, 0);
+  const source = ctx.createBufferSource();
+  source.buffer = buffer;
+  source.connect(ctx.destination);
+  const at = Math.max(next, ctx.currentTime + 0.05);
+  source.start(at);
+  state.sources.push(source);
+  source.onended = () => state.sources.splice(state.sources.indexOf(source) >>> 0, 1);
+  return at + buffer.duration;
+}
+
+function showSamples(samples) {
+  $("samples").textContent = samples.toLocaleString("en-US");
+  document.body.dataset.samples = String(samples);
+  $("duration").textContent = `${(samples / RATE).toFixed(2)} s`;
+}
+
+function showFirstAudio(ms) {
+  $("ttfa").textContent = `${Math.round(ms)} ms`;
+  document.body.dataset.ttfaMs = String(Math.round(ms));
+}
+
+function silence() {
+  for (const source of state.sources.splice(0)) {
+    try { source.stop(); } catch (_) { /* already ended */ }
+  }
+}
+
 function stopPlayback() {
   if (state.controller) state.controller.abort();
   state.controller = null;
-  for (const source of state.sources) {
-    try { source.stop(); } catch (_) { /* already ended */ }
-  }
-  state.sources = [];
+  silence();
   $("stop").disabled = true;
 }
 
@@ -147,19 +180,27 @@ function resetStats() {
   link.hidden = true;
 }
 
-async function speak() {
-  stopPlayback();
-  clearError();
-  resetStats();
-  const m = state.model;
-  const body = { model: m.id, input: $("text").value, response_format: "pcm", speed: Number($("speed").value) };
+function requestFields() {
+  // The request's fields as the form sets them (the same for POST /v1/audio/speech and session.config).
+  const body = { model: state.model.id, response_format: "pcm", speed: Number($("speed").value) };
   if (!$("voice-field").hidden && $("voice").value) body.voice = $("voice").value;
   if ($("language").value !== "auto") body.language = $("language").value;
   if (!$("instructions-field").hidden && $("instructions").value.trim()) body.instructions = $("instructions").value;
+  return body;
+}
 
+async function audioOn() {
   state.audio = state.audio || new AudioContext({ latencyHint: "interactive" });
-  const ctx = state.audio;
-  await ctx.resume();
+  await state.audio.resume();
+}
+
+async function speak() {
+  if ($("live").checked) return endTurn();
+  stopPlayback();
+  clearError();
+  resetStats();
+  const body = { ...requestFields(), input: $("text").value };
+  await audioOn();
   const controller = (state.controller = new AbortController());
   $("speak").disabled = true;
   $("stop").disabled = false;
@@ -192,28 +233,13 @@ async function speak() {
       const n = bytes.length >> 1;
       if (!n) continue;
       if (!samples) {
-        const ttfa = performance.now() - t0;
-        $("ttfa").textContent = `${Math.round(ttfa)} ms`;
-        document.body.dataset.ttfaMs = String(Math.round(ttfa));
+        showFirstAudio(performance.now() - t0);
         setState("streaming", "Playing while it is generated…");
       }
-      const view = new DataView(bytes.buffer, bytes.byteOffset, n * 2);
-      const pcm = new Float32Array(n);
-      for (let i = 0; i < n; i++) pcm[i] = view.getInt16(i * 2, true) / 32768;
-      const buffer = ctx.createBuffer(1, n, RATE); // the browser resamples to the device's rate
-      buffer.copyToChannel(pcm, 0);
-      const source = ctx.createBufferSource();
-      source.buffer = buffer;
-      source.connect(ctx.destination);
-      next = Math.max(next, ctx.currentTime + 0.05);
-      source.start(next);
-      next += buffer.duration;
-      state.sources.push(source);
+      next = play(bytes, n, next);
       received.push(bytes.slice(0, n * 2));
       samples += n;
-      $("samples").textContent = samples.toLocaleString("en-US");
-      document.body.dataset.samples = String(samples);
-      $("duration").textContent = `${(samples / RATE).toFixed(2)} s`;
+      showSamples(samples);
     }
     const link = $("download");
     link.href = URL.createObjectURL(wav(received, samples));
@@ -226,6 +252,211 @@ async function speak() {
     if (state.controller === controller) state.controller = null;
     $("speak").disabled = false;
     $("stop").disabled = true;
+  }
+}
+
+// ------------------------------------------------------------------ speak as I type (WebSocket)
+// The text box streams to /v1/audio/speech/stream while it is typed: the characters typed since the last send go
+// out as `input_text.append` once a word is complete (a space or a pause ends it: a typo fixed inside the word
+// being typed is never sent), and the server speaks each sentence as soon as it is surely complete, or after a
+// pause. Speak (Ctrl+Enter) ends the turn (`input_text.end`: speak the rest); Stop is a barge-in
+// (`response.cancel`): the audio stops here at once and on the server at its next step. After `turn.done` the next
+// characters start a new turn on the same socket. One socket per session; it is reopened when needed.
+const WORD_PAUSE_MS = 400; // a word still being typed is sent after this pause
+const live = {
+  ws: null, ready: false, // the socket, and whether its session.started came
+  sent: "", // the text box's prefix that was sent
+  turn: "idle", // idle | open (text sent) | ending (input_text.end sent, turn.done awaited)
+  dropping: false, // a cancel was sent: audio until its turn.done belongs to the cut turn
+  pause: null, next: 0, t0: 0, samples: 0, received: [],
+};
+
+function socketUrl() {
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/v1/audio/speech/stream`;
+}
+
+function connectLive() {
+  if (live.ws || !state.model) return;
+  clearError();
+  const token = localStorage.getItem(TOKEN_KEY);
+  // Browsers cannot set a WebSocket's Authorization header: the token goes in session.config, never in the URL.
+  const config = { type: "session.config", ...requestFields(), ...(token ? { token } : {}) };
+  const ws = (live.ws = new WebSocket(socketUrl()));
+  ws.binaryType = "arraybuffer";
+  document.body.dataset.live = "connecting";
+  setState("connecting", "Opening a session…");
+  ws.onopen = () => ws.send(JSON.stringify(config));
+  ws.onmessage = (e) => (live.ws === ws ? onLiveMessage(e.data) : undefined);
+  ws.onclose = (e) => (live.ws === ws ? onLiveClose(e) : undefined);
+}
+
+function closeLive() {
+  const ws = live.ws;
+  live.ws = null;
+  live.ready = false;
+  live.turn = "idle";
+  clearTimeout(live.pause);
+  if (ws) ws.close(1000, "done");
+  document.body.dataset.live = "closed";
+}
+
+function sendLive(message) {
+  live.ws.send(JSON.stringify(message));
+}
+
+function pushText(force = false) {
+  // Send what was typed since the last send: whole words only, unless `force` (a pause, the end of the turn).
+  if (!live.ws) return connectLive();
+  if (!live.ready || live.turn === "ending") return; // sent after session.started / the turn's turn.done
+  const value = $("text").value;
+  let common = 0; // an edit before the end: what was sent was sent (it may be spoken already)
+  while (common < live.sent.length && common < value.length && live.sent[common] === value[common]) common++;
+  live.sent = live.sent.slice(0, common);
+  let end = value.length;
+  if (!force) {
+    const lastSpace = Math.max(value.lastIndexOf(" "), value.lastIndexOf("\n"));
+    end = lastSpace + 1 > common ? lastSpace + 1 : common;
+  }
+  const delta = value.slice(common, end);
+  if (!delta) return;
+  if (live.turn === "idle") startTurn();
+  sendLive({ type: "input_text.append", text: delta });
+  live.sent = value.slice(0, end);
+}
+
+function startTurn() {
+  live.turn = "open";
+  live.t0 = performance.now();
+  live.samples = 0;
+  live.received = [];
+  live.next = 0;
+  resetStats();
+  $("seed").textContent = live.seed || "–";
+  $("request-id").textContent = live.requestId || "–";
+  $("stop").disabled = false;
+  setState("listening", "Listening… each sentence is spoken once it is complete.");
+}
+
+function liveInput() {
+  clearTimeout(live.pause);
+  pushText();
+  live.pause = setTimeout(() => pushText(true), WORD_PAUSE_MS);
+}
+
+async function endTurn() {
+  await audioOn();
+  clearTimeout(live.pause);
+  pushText(true);
+  if (live.turn !== "open" || !live.ready) return;
+  sendLive({ type: "input_text.end" });
+  live.turn = "ending";
+  setState("finishing", "Speaking the rest…");
+}
+
+function cancelTurn() {
+  silence();
+  clearTimeout(live.pause);
+  live.sent = $("text").value; // what was typed so far belongs to the turn being cut, sent or not
+  if (!live.ws || !live.ready || live.turn === "idle") return;
+  sendLive({ type: "response.cancel" });
+  live.dropping = true;
+  live.turn = "idle"; // the server takes the next turn's text at once after a cancel
+  setState("stopping", "Stopping…");
+}
+
+function onLiveMessage(data) {
+  if (typeof data !== "string") {
+    if (live.dropping || !state.audio) return;
+    const bytes = new Uint8Array(data);
+    const n = bytes.length >> 1;
+    if (!n) return;
+    if (!live.samples) {
+      showFirstAudio(performance.now() - live.t0);
+      document.body.dataset.firstAudioAt = String(performance.now());
+      setState("streaming", "Speaking while you type…");
+    }
+    live.next = play(bytes, n, live.next);
+    live.received.push(bytes.slice(0, n * 2));
+    live.samples += n;
+    showSamples(live.samples);
+    return;
+  }
+  const event = JSON.parse(data);
+  switch (event.type) {
+    case "session.started":
+      live.ready = true;
+      live.seed = String(event.seed);
+      live.requestId = event.request_id;
+      $("seed").textContent = live.seed;
+      $("request-id").textContent = live.requestId;
+      document.body.dataset.live = "open";
+      setState("idle", "Session open: start typing.");
+      pushText();
+      break;
+    case "segment":
+      $("now").hidden = false;
+      $("now-text").textContent = event.text;
+      break;
+    case "turn.done": {
+      const cut = event.cancelled;
+      live.turn = "idle";
+      live.dropping = false;
+      $("now").hidden = true;
+      $("stop").disabled = true;
+      document.body.dataset.turns = String(Number(document.body.dataset.turns || 0) + 1);
+      if (live.samples) {
+        const link = $("download");
+        if (link.href) URL.revokeObjectURL(link.href);
+        link.href = URL.createObjectURL(wav(live.received, live.samples));
+        link.hidden = false;
+      }
+      if (cut) setState("stopped", "Stopped. Keep typing for the next turn.");
+      else setState("done", `Done: ${event.usage.audio_seconds.toFixed(2)} s of audio. Keep typing for the next turn.`);
+      pushText(); // what was typed while the turn was finishing starts the next one
+      break;
+    }
+    case "error":
+      showError({ message: event.error.message, param: event.error.param });
+      break;
+    default: // an event this page does not know: ignore it
+  }
+}
+
+function onLiveClose(event) {
+  const wasReady = live.ready;
+  live.ws = null;
+  live.ready = false;
+  live.turn = "idle";
+  document.body.dataset.live = "closed";
+  $("now").hidden = true;
+  $("stop").disabled = true;
+  if (!$("live").checked || document.body.dataset.state === "error") return;
+  if (event.code === 4504) setState("idle", "The session was idle and has closed: type to open a new one.");
+  else if (!wasReady) showError({ message: `Cannot open a session (WebSocket closed: ${event.code} ${event.reason})` });
+  else setState("idle", "The session has closed: type to open a new one.");
+}
+
+async function toggleLive() {
+  const on = $("live").checked;
+  document.body.classList.toggle("live", on);
+  $("live-hint").hidden = !on;
+  $("speak").textContent = on ? "▶ Speak the rest" : "▶ Speak";
+  $("ttfa-label").textContent = on ? "First audio (from the first key)" : "Time to first audio";
+  stopPlayback();
+  resetStats();
+  clearError();
+  if (on) {
+    await audioOn(); // a click: the browser lets the page play sound from now on
+    $("text").value = "";
+    $("text").placeholder = "Type here: it is spoken as you type.";
+    $("text").dispatchEvent(new Event("input"));
+    live.sent = "";
+    connectLive();
+    $("text").focus();
+  } else {
+    closeLive();
+    $("text").placeholder = "";
+    setState("idle", "Ready.");
   }
 }
 
@@ -252,10 +483,16 @@ function init() {
   const text = $("text");
   const count = () => ($("chars").textContent = text.value.length);
   text.addEventListener("input", count);
+  text.addEventListener("input", () => $("live").checked && liveInput());
   count();
   $("speed").addEventListener("input", () => ($("speed-value").textContent = `${Number($("speed").value).toFixed(2)}×`));
   $("speak").addEventListener("click", speak);
-  $("stop").addEventListener("click", stopPlayback);
+  $("stop").addEventListener("click", () => ($("live").checked ? cancelTurn() : stopPlayback()));
+  $("live").addEventListener("change", toggleLive);
+  // a new voice, language, speed or style applies from the next session: close this one (reopened on typing)
+  for (const id of ["voice", "language", "speed", "instructions"]) {
+    $(id).addEventListener("change", () => $("live").checked && live.ws && closeLive());
+  }
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !$("speak").disabled) speak();
   });
@@ -265,6 +502,7 @@ function init() {
   token.addEventListener("change", () => {
     if (token.value.trim()) localStorage.setItem(TOKEN_KEY, token.value.trim());
     else localStorage.removeItem(TOKEN_KEY);
+    closeLive();
     loadModel();
   });
   setState("loading", "");
