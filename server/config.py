@@ -38,6 +38,7 @@ DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice"
 MAX_TEXT_CHARS_LIMIT = 1_000_000  # the longest text one request may carry (it is spoken segment by segment)
 DTYPES = ("float32", "bfloat16", "float16")
 QUANTIZATIONS = ("none", "int8", "auto")  # = tts.engine.precision.QUANTIZATIONS (the server imports no torch)
+DTYPE_CHOICES = ("auto", "float32", "bfloat16")  # = tts.engine.precision.DTYPE_CHOICES
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("json", "console")
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -64,7 +65,7 @@ class ServerConfig:
     voice_aliases: str = ""  # "alloy=vivian,echo=ryan": names the HTTP API also accepts as `voice`
     workers: int = 1
     device: str = "auto"
-    dtype: str = "float32"
+    dtype: str = "auto"  # float32 on a CPU (the exact reference), bfloat16 on CUDA
     codec_dtype: str = "float32"
     quantization: str = "none"
     max_batch: int = 8
@@ -160,7 +161,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(case-insensitive), for clients with a fixed list of OpenAI voices", "ALIAS=VOICE,..."),
     Setting("workers", "int", "worker processes (each holds one copy of the model)", "N"),
     Setting("device", "str", "auto | cpu | cuda | cuda:N (auto: cuda if available, resolved by the workers)", "DEV"),
-    Setting("dtype", "str", f"talker dtype: {' | '.join(DTYPES)}", "DTYPE"),
+    Setting("dtype", "str", "talker and code predictor dtype: auto (float32 on a CPU, the exact reference; "
+            "bfloat16 on CUDA) | float32 | bfloat16", "DTYPE"),
     Setting("codec_dtype", "str", f"codec decoder dtype: {' | '.join(DTYPES)} (float16: its convolutions only, "
             "for CPUs with AVX512-FP16; bfloat16 is for GPUs)", "DTYPE"),
     Setting("quantization", "str", f"{' | '.join(QUANTIZATIONS)}: int8 stores the talker's and code predictor's "
@@ -358,9 +360,10 @@ def validate(cfg: ServerConfig) -> list[str]:
         bad("workers", f"{cfg.workers} is less than 1")
     if not _DEVICE_RE.match(cfg.device):
         bad("device", f"{cfg.device!r} is not one of auto, cpu, cuda, cuda:N")
-    for name in ("dtype", "codec_dtype"):
-        if getattr(cfg, name) not in DTYPES:
-            bad(name, f"{getattr(cfg, name)!r} is not one of {', '.join(DTYPES)}")
+    if cfg.dtype not in DTYPE_CHOICES:
+        bad("dtype", f"{cfg.dtype!r} is not one of {', '.join(DTYPE_CHOICES)}")
+    if cfg.codec_dtype not in DTYPES:
+        bad("codec_dtype", f"{cfg.codec_dtype!r} is not one of {', '.join(DTYPES)}")
     if cfg.quantization not in QUANTIZATIONS:
         bad("quantization", f"{cfg.quantization!r} is not one of {', '.join(QUANTIZATIONS)}")
     in_range("max_batch", 1, 1024)

@@ -33,7 +33,7 @@ def worker_main(worker_id: int, spec: p.WorkerSpec, inbox: Connection, outbox: C
     pr = engine.precision
     precision = p.PrecisionInfo(pr.talker, pr.code_predictor, pr.codec, pr.quantization, pr.machine)
     outbox.send(p.Ready(worker_id, p.WorkerInfo(engine.capabilities, engine.slots, engine.max_context, spec.device,
-                                                spec.dtype, os.getpid(), precision)))
+                                                pr.activations, os.getpid(), precision)))
     _Loop(worker_id, spec, engine, inbox, outbox).run()
 
 

@@ -103,7 +103,7 @@ def test_flag_forms_and_paths(tmp_path: Path) -> None:
     (["--port", "9090"], {}, "metrics_port: 9090 is also the gRPC port"),
     (["--workers", "0"], {}, "workers: 0 is less than 1 (from flag --workers)"),
     (["--device", "gpu"], {}, "device: 'gpu' is not one of auto, cpu, cuda, cuda:N"),
-    (["--dtype", "fp8"], {}, "dtype: 'fp8' is not one of float32, bfloat16, float16"),
+    (["--dtype", "fp8"], {}, "dtype: 'fp8' is not one of auto, float32, bfloat16"),
     (["--codec-dtype", "int8"], {}, "codec_dtype: 'int8' is not one of"),
     (["--quantization", "int4"], {}, "quantization: 'int4' is not one of none, int8, auto"),
     (["--max-batch", "0"], {}, "max_batch: 0 is out of range 1..1024"),

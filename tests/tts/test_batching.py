@@ -20,7 +20,7 @@ EN, ZH = "Hello world, this is a test of the system.", "今天天气很好，我
 
 def _engine(ckpt) -> Engine:
     return load_engine(str(ckpt), slots=SLOTS, max_context=320, prefill_chunk=16, prefill_budget=32,
-                       idle_prefill_budget=256, device=TEST_DEVICE)
+                       idle_prefill_budget=256, device=TEST_DEVICE, dtype="float32")  # the exact numerics
 
 
 def _requests() -> list[SynthesisRequest]:

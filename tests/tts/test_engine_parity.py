@@ -60,7 +60,8 @@ def engines(make_ckpt):
 
     def get(preset: str) -> Engine:
         if preset not in cache:
-            cache[preset] = load_engine(str(make_ckpt(preset)), slots=1, max_context=256, device=TEST_DEVICE)
+            cache[preset] = load_engine(str(make_ckpt(preset)), slots=1, max_context=256, device=TEST_DEVICE,
+                                        dtype="float32")
         return cache[preset]
 
     return get

@@ -15,7 +15,7 @@ from torch import nn
 from contract.request import GREEDY, SynthesisRequest
 from tts.checkpoint.loading import CheckpointError
 from tts.engine.loader import load_engine
-from tts.engine.precision import choose_precision
+from tts.engine.precision import choose_precision, default_dtype
 from tts.model import cpu_isa
 from tts.model.quantized import Int8Linear, quantize_per_channel
 
@@ -25,9 +25,15 @@ PRESETS = ["tiny", "tiny-1.7b", "tiny-voice-design", "tiny-base", "tiny-base-1.7
 
 
 def test_none_with_float32_is_the_exact_default():
-    p = choose_precision()
+    p = choose_precision()  # dtype auto: float32 on a CPU
     assert (p.talker, p.code_predictor, p.codec, p.exact, p.compile_step) == ("float32", "float32", "float32", True,
                                                                                 False)
+
+
+def test_the_default_dtype_is_float32_on_a_cpu_and_bfloat16_on_cuda():
+    assert default_dtype("auto", torch.device("cpu")) == "float32"
+    assert default_dtype("auto", torch.device("cuda", 1)) == "bfloat16"
+    assert default_dtype("float32", torch.device("cuda")) == "float32"  # an explicit choice is kept
 
 
 def test_auto_on_a_cpu_is_int8_with_a_compiled_step_and_float16_codec_convolutions_only_where_native():

@@ -12,6 +12,7 @@ import logging
 import sys
 
 from tts.cli import commands
+from tts.engine.precision import DTYPE_CHOICES
 
 EXIT_USAGE = 2
 
@@ -19,7 +20,8 @@ EXIT_USAGE = 2
 def _model_args(p: argparse.ArgumentParser, *, dtypes: bool = True) -> None:
     p.add_argument("--model", required=True, help="checkpoint directory or hub id")
     if dtypes:
-        p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="talker dtype")
+        p.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,
+                       help="talker and code predictor dtype; auto: float32 on a CPU (exact), bfloat16 on CUDA")
         p.add_argument("--codec-dtype", default="float32", choices=["float32", "bfloat16", "float16"],
                        help="float16: the codec's convolutions in float16, the rest float32 (CPUs with AVX512-FP16)")
         p.add_argument("--quantization", default="none", choices=["none", "int8", "auto"],

@@ -34,14 +34,14 @@ from tts.voices.registry import VoiceRegistry
 log = logging.getLogger(__name__)
 
 
-def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: str = "float32",
+def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: str = "auto",
                 codec_dtype: str = "float32", quantization: str = "none", slots: int = 1,
                 max_context: int | None = None, voice_store: str | None = None, model_name: str | None = None,
                 **kwargs) -> Engine:
     """`model`: a checkpoint directory or hub id (or an already resolved location); `model_name`: how it is
     reported (capabilities, GetServiceInfo), the spelling the operator used by default. `quantization`:
     none | int8 | auto (tts/engine/precision.py; auto on a CPU also compiles the decode step, lazily: the
-    first step pays for it). `kwargs` go to Engine."""
+    first step pays for it). `dtype`: auto (float32 on a CPU, bfloat16 on CUDA), float32 or bfloat16. `kwargs` go to Engine."""
     t0 = time.perf_counter()
     dev = parse_device(device)
     precision = choose_precision(dtype=dtype, codec_dtype=codec_dtype, quantization=quantization, device=dev)

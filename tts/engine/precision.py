@@ -4,7 +4,9 @@
     plan.talker, plan.code_predictor, plan.codec   # "int8" | "bfloat16" | "float32" each
     plan.compile_step                              # auto: the decode step is compiled (the int8 kernel needs it)
 
-`--dtype` is the activation dtype of the talker and code predictor (and of any weight left unquantised);
+`--dtype` is the activation dtype of the talker and code predictor (and of any weight left unquantised); its
+default `auto` is float32 on a CPU (the exact reference) and bfloat16 on CUDA (tensor cores; float32 there
+would stream twice the bytes for numerics the oracle's own CUDA runs do not have either);
 `--quantization int8` stores their linear weights as int8 with per-output-channel scales (tts/model/quantized.py);
 `--codec-dtype` is the codec decoder's. `none` with float32 everywhere is the exact reference (bit-identical to
 the official code). `auto` chooses every component for the detected machine, from what the quality gate
@@ -32,6 +34,14 @@ from tts.checkpoint.loading import CheckpointError, parse_dtype
 from tts.model import cpu_isa
 
 QUANTIZATIONS = ("none", "int8", "auto")
+DTYPE_CHOICES = ("auto", "float32", "bfloat16")  # --dtype (talker and code predictor activations)
+
+
+def default_dtype(dtype: str, device: torch.device) -> str:
+    """`auto`: bfloat16 on CUDA, float32 (the exact reference) elsewhere; any other name as given."""
+    if dtype != "auto":
+        return dtype
+    return "bfloat16" if device.type == "cuda" else "float32"
 
 
 @dataclass(frozen=True)
@@ -64,12 +74,13 @@ class Precision:
                 f"(activations {self.activations}; {self.reason}; {self.machine})")
 
 
-def choose_precision(*, dtype: str = "float32", codec_dtype: str = "float32", quantization: str = "none",
+def choose_precision(*, dtype: str = "auto", codec_dtype: str = "float32", quantization: str = "none",
                      device: torch.device | None = None) -> Precision:
+    device = device or torch.device("cpu")
+    dtype = default_dtype(dtype, device)
     parse_dtype(dtype)  # the same errors as before for a bad name
     if codec_dtype != "float16":
         parse_dtype(codec_dtype)
-    device = device or torch.device("cpu")
     if quantization not in QUANTIZATIONS:
         raise CheckpointError(f"unsupported quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
     if device.type == "cuda":
