@@ -63,7 +63,8 @@ def add_parser(sub: argparse._SubParsersAction, conn: argparse.ArgumentParser) -
     local.add_argument("--local", action="store_true", help="run the model in this process")
     local.add_argument("--model", metavar="DIR_OR_HUB_ID", help="checkpoint for --local")
     local.add_argument("--device", default="cpu", help="torch device for --local [default: cpu]")
-    local.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="talker dtype for --local")
+    local.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"],
+                       help="talker dtype for --local (auto: float32 on a CPU, bfloat16 on CUDA)")
     local.add_argument("--threads", type=int, help="torch CPU threads for --local")
     p.set_defaults(run=run)
 

@@ -23,7 +23,7 @@ from qwen3tts.v1 import tts_pb2
 
 
 class LocalSynthesizer:
-    def __init__(self, model: str, *, device: str = "cpu", dtype: str = "float32", codec_dtype: str = "float32",
+    def __init__(self, model: str, *, device: str = "cpu", dtype: str = "auto", codec_dtype: str = "float32",
                  threads: int | None = None) -> None:
         """model: a checkpoint directory in the official layout or a hub id. dtype: talker dtype."""
         self.options = dict(model=model, device=device, dtype=dtype, codec_dtype=codec_dtype, threads=threads)
