@@ -74,6 +74,9 @@ class ServerConfig:
     stream_idle_flush_ms: int = 500
     max_sessions: int = 64
     max_message_bytes: int = 8 * 1024 * 1024
+    max_metadata_bytes: int = 16 * 1024
+    max_streams_per_connection: int = 100
+    stall_timeout: float = 60.0
     grace_period: float = 30.0
     max_connection_age: float = 0.0  # 0: connections live forever
     log_level: str = "info"
@@ -163,6 +166,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_text_chars", "int", f"longest accepted text in characters (1..{MAX_TEXT_CHARS_LIMIT})", "N"),
     Setting("max_audio_seconds", "float", "longest audio one request may produce", "SECONDS"),
     Setting("max_message_bytes", "int", "largest accepted request message (voice-cloning audio)", "BYTES"),
+    Setting("max_metadata_bytes", "int", "largest accepted request metadata (gRPC) or header block (HTTP: 431 "
+            "beyond it)", "BYTES"),
+    Setting("max_streams_per_connection", "int", "concurrent gRPC calls one client connection may open (HTTP/2 "
+            "SETTINGS_MAX_CONCURRENT_STREAMS); more wait in the client", "N"),
+    Setting("stall_timeout", "float", "a worker with work that reports nothing (no frame, no stats) for this long "
+            "is hung: it is killed, its requests end UNAVAILABLE and a new worker replaces it", "SECONDS"),
     Setting("stream_idle_flush_ms", "int", "streaming text input: speak the buffered text after this long without "
             "new text (even mid-sentence)", "MS"),
     Setting("max_sessions", "int", "streaming text input: open sessions per worker (they hold no decode slot while "
@@ -355,6 +364,10 @@ def validate(cfg: ServerConfig) -> list[str]:
     if not 0 < cfg.max_audio_seconds <= 86_400:
         bad("max_audio_seconds", f"{cfg.max_audio_seconds} is out of range (0, 86400] seconds")
     in_range("max_message_bytes", 64 * 1024, 256 * 1024 * 1024)
+    in_range("max_metadata_bytes", 1024, 1024 * 1024)
+    in_range("max_streams_per_connection", 1, 100_000)
+    if not 0.5 <= cfg.stall_timeout <= 3600:
+        bad("stall_timeout", f"{cfg.stall_timeout} is out of range 0.5..3600 seconds")
     in_range("stream_idle_flush_ms", 50, 60_000, " ms")
     in_range("max_sessions", 1, 100_000)
     if not 0 <= cfg.grace_period <= 3600:

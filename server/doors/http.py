@@ -58,7 +58,23 @@ PLAYGROUND = Path(__file__).resolve().parent / "playground"
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/", "/favicon.ico"})
 AUTH_MESSAGES = {"MISSING_TOKEN": "missing 'Authorization: Bearer <token>' header",
                  "MALFORMED_AUTHORIZATION": "the Authorization header must be 'Bearer <token>'",
-                 "INVALID_TOKEN": "invalid token"}
+                 "INVALID_TOKEN": "invalid token",
+                 "INSUFFICIENT_SCOPE": "this token's scopes do not allow this operation (registering or deleting "
+                                       "voices needs an admin token)"}
+
+
+def operation(method: str, path: str) -> str:
+    """The operation a route performs, named as the gRPC method is (server/auth.py SCOPE_OF): the scope it needs.
+    A path with no route counts as GetServiceInfo, so that a valid token gets its 404 rather than a 403."""
+    if path == "/v1/audio/speech/stream":
+        return "StreamingSynthesize"  # the WebSocket door
+    if path == "/v1/audio/speech":
+        return "Synthesize"
+    if path == "/v1/audio/voices":
+        return "RegisterVoice" if method == "POST" else "ListVoices"
+    if path.startswith("/v1/audio/voices/"):
+        return "DeleteVoice" if method == "DELETE" else "ListVoices"
+    return "GetServiceInfo"
 
 
 class StreamAborted(Exception):
@@ -120,6 +136,7 @@ class HttpApi:
             rejected = self.metrics.requests_rejected.labels(door=DOOR, reason="unauthenticated")
             middleware.append(Middleware(BearerAuth, tokens=self.tokens, on_reject=rejected.inc))
         middleware.append(Middleware(BodyLimit, limit=self.cfg.max_message_bytes))
+        middleware.insert(0, Middleware(HeaderLimit, limit=self.cfg.max_metadata_bytes))
         return Starlette(routes=routes, middleware=middleware,
                          exception_handlers={HTTPException: _http_exception, Exception: _internal_error})
 
@@ -373,23 +390,45 @@ class RequestIds:
 
 
 class BearerAuth:
-    """401 with an OpenAI error body unless the request carries a valid bearer token (public paths exempt)."""
+    """401 with an OpenAI error body unless the request carries a valid bearer token (public paths exempt); 403
+    when the token lacks the scope of the route's operation (server/auth.py's one check). A WebSocket handshake
+    (`scope["type"] == "websocket"`) is checked the same way and refused before it is accepted (close code 1008,
+    which uvicorn answers as HTTP 403), so a WebSocket door behind this middleware needs no auth code of its own."""
 
     def __init__(self, app: ASGIApp, tokens: TokenSet, on_reject: Callable[[], None]):
         self.app, self.tokens, self.on_reject = app, tokens, on_reject
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith("/playground/"):
+        if scope["type"] not in ("http", "websocket") or path in PUBLIC_PATHS or path.startswith("/playground/"):
             return await self.app(scope, receive, send)
         values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"]
-        reason = self.tokens.check(values)
+        reason = self.tokens.authorize(values, operation(scope.get("method", "GET"), path))
         if reason is None:
             return await self.app(scope, receive, send)
         self.on_reject()
-        log.info("request.unauthenticated", reason=reason)
-        await error_response(ServiceError(Status.UNAUTHENTICATED, AUTH_MESSAGES[reason], reason=reason))(
-            scope, receive, send)
+        log.info("request.unauthenticated", reason=reason)  # the reason only: never the presented token
+        if scope["type"] == "websocket":
+            return await send({"type": "websocket.close", "code": 1008, "reason": reason.lower()})
+        status = Status.PERMISSION_DENIED if reason == "INSUFFICIENT_SCOPE" else Status.UNAUTHENTICATED
+        await error_response(ServiceError(status, AUTH_MESSAGES[reason], reason=reason))(scope, receive, send)
+
+
+class HeaderLimit:
+    """A request whose header block (names and values) is over `limit` bytes (max_metadata_bytes, the same bound
+    as gRPC metadata) is refused with 431 before anything reads it further."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            size = sum(len(k) + len(v) for k, v in scope["headers"])
+            if size > self.limit:
+                if scope["type"] == "websocket":
+                    return await send({"type": "websocket.close", "code": 1009, "reason": "headers too large"})
+                return await error_response(m.headers_too_large(self.limit))(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

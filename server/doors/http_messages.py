@@ -50,6 +50,7 @@ FIELD_NAMES = {
 # that cannot clone); retrying the same request will not help.
 HTTP_STATUS = {
     Status.INVALID_ARGUMENT: 400, Status.FAILED_PRECONDITION: 400, Status.UNAUTHENTICATED: 401,
+    Status.PERMISSION_DENIED: 403,
     Status.NOT_FOUND: 404, Status.ALREADY_EXISTS: 409, Status.RESOURCE_EXHAUSTED: 429,
     Status.CANCELLED: 499, Status.INTERNAL: 500, Status.UNAVAILABLE: 503, Status.DEADLINE_EXCEEDED: 504,
 }
@@ -62,6 +63,10 @@ TOO_LARGE = 413
 def http_status(err: ServiceError) -> int:
     if err.reason == "BODY_TOO_LARGE":
         return TOO_LARGE
+    if err.reason == "HEADERS_TOO_LARGE":
+        return 431
+    if err.reason == "VOICE_STORE_FULL":
+        return 507  # Insufficient Storage: the server's disk, not the client's rate
     if err.status is Status.UNAVAILABLE and err.reason in TOO_MANY_REQUESTS_REASONS:
         return 429
     return HTTP_STATUS.get(err.status, 500)
@@ -74,6 +79,8 @@ def http_field(name: str) -> str:
 def _error_type(status: int) -> str:
     if status == 401:
         return "authentication_error"
+    if status == 403:
+        return "permission_error"
     if status == 429:
         return "rate_limit_error"
     if status >= 500:
@@ -106,6 +113,11 @@ def error_body(err: ServiceError) -> tuple[int, dict[str, Any], dict[str, str]]:
 def body_too_large(limit: int) -> ServiceError:
     return ServiceError(Status.INVALID_ARGUMENT, f"the request body is larger than {limit} bytes "
                         "(the server's max_message_bytes)", reason="BODY_TOO_LARGE")
+
+
+def headers_too_large(limit: int) -> ServiceError:
+    return ServiceError(Status.INVALID_ARGUMENT, f"the request's headers are larger than {limit} bytes "
+                        "(the server's max_metadata_bytes)", reason="HEADERS_TOO_LARGE")
 
 
 # ------------------------------------------------------------------ the speech request
