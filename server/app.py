@@ -213,6 +213,7 @@ class ServerApp:
                     self._restarts_seen[w["worker"]] = w["restarts"]
                 stats = w["stats"]
                 if stats is not None:
+                    self.metrics.worker_free_slots.labels(worker=wid).set(stats.free_slots)
                     running += stats.running
                     paused += stats.paused
                     busy = stats.seconds.get("decode", 0.0) + stats.seconds.get("codec", 0.0)
