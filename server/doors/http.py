@@ -464,7 +464,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
     message = exc.detail if exc.status_code not in (404, 405) else \
         f"{exc.detail}: {request.method} {request.url.path} (the API is under /v1; see docs/api.md)"
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+    param = "body" if exc.status_code == 400 else None  # a malformed form or body: the body is the field at fault
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
