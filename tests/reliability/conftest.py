@@ -26,7 +26,7 @@ from tests.reference_signals import voice_like
 from tests.reliability.fuzz_messages import VOICE
 
 ADMIN, SYNTH = "rel-admin-token-1", "rel-synth-token-2"
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
 
 def wav(seconds: float = 3.0, rate: int = 24000, seed: int = 1) -> bytes:

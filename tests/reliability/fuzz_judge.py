@@ -18,8 +18,8 @@ from tests.e2e import details
 # Statuses the API documents for requests (gRPC); CANCELLED is the fuzz client's own cancel after first audio.
 DOCUMENTED = {"OK", "CANCELLED", "INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND", "ALREADY_EXISTS",
               "RESOURCE_EXHAUSTED", "UNAVAILABLE"}
-# HTTP statuses the API documents (docs/api.md's table), plus Starlette's routing answers.
-HTTP_DOCUMENTED = {200, 201, 400, 404, 405, 409, 413, 429, 431, 503, 507}
+# HTTP statuses the API documents (docs/api.md's table), plus Starlette's routing answers (307: a trailing slash).
+HTTP_DOCUMENTED = {200, 201, 307, 400, 404, 405, 409, 413, 429, 431, 503, 507}
 
 
 def judge_grpc(err: grpc.RpcError | None) -> str | None:
@@ -47,6 +47,8 @@ def judge_http(status: int, headers: dict[str, str], body: bytes) -> str | None:
         return f"HTTP {status}: {body[:200]!r}"
     if status < 300:
         return None
+    if status == 307:
+        return None if headers.get("location") else "HTTP 307 without a location"
     try:
         error = json.loads(body)["error"]
     except (ValueError, KeyError, TypeError):
