@@ -60,7 +60,7 @@ class ServerApp:
         self.pool = WorkerPool(worker_spec(cfg, store), cfg.workers, stall_timeout_s=cfg.stall_timeout,
                                on_change=self._pool_changed)
         self.admission = Admission(self.pool, max_queue=cfg.max_queue, queue_timeout_s=cfg.queue_timeout,
-                                   on_queue_change=self._queue_changed)
+                                   on_queue_change=self._queue_changed, slow_client_timeout_s=cfg.slow_client_timeout)
         self.voices = Voices(self.pool)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
