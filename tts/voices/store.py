@@ -29,7 +29,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from contract.outcome import FailureKind
 from tts.voices.voice import VoicePrompt, describe
@@ -175,7 +175,9 @@ class VoiceStore:
         old_umask = os.umask(0o077)  # files and directories of this write: the owner's alone (mkdtemp: 0700)
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".writing-{voice.name}-", dir=self.root))
-            save_file(tensors, str(tmp / "voice.safetensors"))
+            # serialized in memory and written by Python: a full disk is then an OSError with its errno
+            # (safetensors' own save_file reports it as a SafetensorError without one)
+            (tmp / "voice.safetensors").write_bytes(save(tensors))
             (tmp / "voice.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
             for f in tmp.iterdir():
                 os.chmod(f, FILE_MODE)
