@@ -16,7 +16,7 @@ PROTOC := $(PY) -m grpc_tools.protoc -Iprotos
 BUF_VERSION ?= 1.75.0
 BUF := npx --yes @bufbuild/buf@$(BUF_VERSION)
 
-.PHONY: setup run test test-slow bench lint clean proto proto-check proto-lint browser
+.PHONY: setup run test test-slow bench lint clean proto proto-check proto-lint browser deploy-check
 
 setup: $(VENV)/.installed
 
@@ -80,6 +80,12 @@ proto-lint:
 	@command -v npx >/dev/null || { echo "proto-lint: npx (node/npm) is required to run buf" >&2; exit 1; }
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
+
+# The deployment checked, no cluster needed (~5 s; also part of `make test`): the Kubernetes manifests render with
+# kustomize (kubectl from PyPI) alone and with each component, validate strictly against the Kubernetes 1.37
+# schemas (kubernetes-validate), the probes follow docs/api.md, and the Dockerfile lints clean (hadolint).
+deploy-check: setup
+	$(PY) -m pytest -q tests/reliability/test_deploy_manifests.py
 
 lint: setup
 	$(VENV)/bin/ruff check contract tts workers server client tests benchmarks tools
