@@ -1,6 +1,6 @@
 """A worker that dies while loading. At first start nothing has ever served: the server says why and exits 1
-(the orchestrator restarts the pod). A replacement that dies while loading is spawned again after a back-off,
-and the next one serves."""
+(the orchestrator restarts the pod; quick, so it runs in `make test`). A replacement that dies while loading is
+spawned again after a back-off, and the next one serves (`make faults`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import pytest
 
 from tests.e2e import ServerProcess, scrape, synthesize, wait_for
 
-pytestmark = pytest.mark.faults
-
 
 def _kill_while_loading(server: ServerProcess, old: set[int]) -> int:
     pid = wait_for(lambda: next(iter(set(server.worker_pids()) - old), None), 60, 0.02, "a new worker process")
@@ -22,7 +20,7 @@ def _kill_while_loading(server: ServerProcess, old: set[int]) -> int:
     return pid
 
 
-def test_death_while_loading_at_first_start_exits_the_server(make_ckpt):
+def test_death_while_loading_at_first_start_exits_the_server(make_ckpt):  # in the default run (~6 s)
     server = ServerProcess(make_ckpt("tiny"), "--max-batch", "1")
     server.start(wait_ready=False)
     try:
@@ -35,6 +33,7 @@ def test_death_while_loading_at_first_start_exits_the_server(make_ckpt):
         server.stop()
 
 
+@pytest.mark.faults
 def test_replacement_dying_while_loading_is_spawned_again(make_ckpt):
     server = ServerProcess(make_ckpt("tiny"), "--max-batch", "1")
     server.start()

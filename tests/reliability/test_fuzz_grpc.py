@@ -2,7 +2,7 @@
 server (tests/reliability/conftest.py `hardened`). Every answer must be OK or a documented status that names
 what was wrong (fuzz_judge.py); no worker may restart; the server must keep serving.
 
-`make test` runs FUZZ_EXAMPLES=20 per test with a fixed seed (derandomized); `make fuzz` runs enough for
+`make test` runs FUZZ_EXAMPLES=10 per test with a fixed seed (derandomized); `make fuzz` runs enough for
 >= 10,000 requests over the gRPC and HTTP suites with a random seed (printed by hypothesis on failure).
 """
 
