@@ -184,7 +184,8 @@ class _Fields:
     def unknown(self, known: tuple[str, ...]) -> None:
         for name in self.obj:
             if name not in known:
-                self.bad(name, f"unknown parameter; this server accepts {', '.join(known)}")
+                # an empty key cannot name itself (a client could not tell `param: ""` from none): the body it is
+                self.bad(name or "body", f"unknown parameter {name!r}; this server accepts {', '.join(known)}")
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:

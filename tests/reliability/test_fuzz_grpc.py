@@ -12,7 +12,8 @@ import os
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from google.protobuf.message import DecodeError
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from qwen3tts.v1 import tts_pb2
@@ -114,10 +115,12 @@ UNARY = ["ListVoices", "GetServiceInfo", "RegisterVoice", "DeleteVoice"]
 def test_damaged_bytes_every_method(hardened, data):
     method = data.draw(st.sampled_from(["Synthesize", "StreamingSynthesize", *UNARY]))
     descriptor = MESSAGES[method].input_type
-    if method == "DeleteVoice":  # never the voice the other tests speak with
-        body = data.draw(wire(descriptor, message(descriptor).filter(lambda r: r.name.strip().lower() != VOICE)))
-    else:
-        body = data.draw(wire(descriptor))
+    body = data.draw(wire(descriptor))
+    if method == "DeleteVoice":  # never the voice the other tests speak with, however the damage came out
+        try:  # (two messages concatenated, say, decode as the last one's name)
+            assume(tts_pb2.DeleteVoiceRequest.FromString(body).name.strip().lower() != VOICE)
+        except DecodeError:
+            pass
     path = SERVICE + method
     if method == "Synthesize":
         err = _read_some(hardened.channel.unary_stream(path)(body, metadata=md(), timeout=TIMEOUT))
