@@ -81,7 +81,7 @@ load: setup
 	$(PY) -m benchmarks.reliability.load_curve
 
 # Every fault-injection test (hung and dying workers, SIGTERM mid-burst, slow and never-reading clients, idle
-# connections and cancel storms, a full or damaged voice store). ~4 min; the tmpfs test needs root.
+# connections and cancel storms, a full or damaged voice store). ~3 min; the tmpfs test needs root.
 faults: setup
 	$(PY) -m pytest -q -s -m faults tests/reliability
 
