@@ -16,7 +16,8 @@ PROTOC := $(PY) -m grpc_tools.protoc -Iprotos
 BUF_VERSION ?= 1.75.0
 BUF := npx --yes @bufbuild/buf@$(BUF_VERSION)
 
-.PHONY: setup run test test-slow bench bench-peers quality-gate lint clean proto proto-check proto-lint gpu-check browser
+.PHONY: setup run test test-slow bench bench-peers quality-gate lint clean proto proto-check proto-lint gpu-check browser \
+	deploy-check fuzz soak load faults scale-demo
 
 setup: $(VENV)/.installed
 
@@ -84,6 +85,37 @@ bench-peers: setup $(PEERS_VENV)/.installed
 quality-gate: setup
 	$(PY) -m tools.quality_gate --frames 200 --modes auto int8 bf16
 
+# ---- reliability suites (docs/reliability.md). Each starts its own real servers; run one at a time.
+# Fuzz both doors and the wire with a random seed: >= 10,000 requests to one real server (fails below that);
+# every answer OK or a documented status naming its field, no worker restart. ~4 min on 2 cores (17,605 requests).
+FUZZ_EXAMPLES ?= 1100
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 FUZZ_MIN_REQUESTS=10000 $(PY) -m pytest -q -s -p no:cacheprovider \
+		tests/reliability/test_fuzz_grpc.py tests/reliability/test_fuzz_http.py tests/reliability/test_fuzz_wire.py
+
+# A 10-minute live stream, then 10 minutes of mixed traffic; RSS/fds/threads sampled every 10 s. ~22 min.
+# Writes out/reliability/soak.json and docs/reliability-soak.png.
+soak: setup
+	$(PY) -m benchmarks.reliability.soak --minutes 10
+
+# Concurrency ramp 1..64 clients, 30 s each, until the admission queue sheds. ~5 min.
+# Writes out/reliability/load.json and docs/reliability-load.png.
+load: setup
+	$(PY) -m benchmarks.reliability.load_curve
+
+# Every fault-injection test (hung and dying workers, SIGTERM mid-burst, slow and never-reading clients, idle
+# connections and cancel storms, a full or damaged voice store). ~3 min; the tmpfs test needs root.
+faults: setup
+	$(PY) -m pytest -q -s -m faults tests/reliability
+
+# Two replicas behind nginx (Debian's package, installed on first use): spread over both doors, then one drained
+# by SIGTERM while clients keep going. ~1 min.
+scale-demo: setup
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nginx-light || \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q nginx; }
+	$(PY) -m pytest -q -s -m scale tests/reliability/test_scale_out.py
+
 # Regenerate the Python stubs (messages, gRPC services, type stubs) next to the .proto sources.
 proto: setup
 	$(PROTOC) --python_out=protos --pyi_out=protos --grpc_python_out=protos $(PROTO_SRC)
@@ -103,6 +135,12 @@ proto-lint:
 	@command -v npx >/dev/null || { echo "proto-lint: npx (node/npm) is required to run buf" >&2; exit 1; }
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
+
+# The deployment checked, no cluster needed (~5 s; also part of `make test`): the Kubernetes manifests render with
+# kustomize (kubectl from PyPI) alone and with each component, validate strictly against the Kubernetes 1.37
+# schemas (kubernetes-validate), the probes follow docs/api.md, and the Dockerfile lints clean (hadolint).
+deploy-check: setup
+	$(PY) -m pytest -q tests/reliability/test_deploy_manifests.py
 
 lint: setup
 	$(VENV)/bin/ruff check contract tts workers server client tests benchmarks tools

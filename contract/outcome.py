@@ -30,4 +30,6 @@ class FailureKind(enum.Enum):
     EXISTS = "exists"  # the name is taken
     UNSUPPORTED = "unsupported"  # the served checkpoint cannot do it (e.g. cloning on CustomVoice)
     WORKER_RESTARTED = "worker_restarted"  # the worker serving it stopped; retry
+    VOICE_UNREADABLE = "voice_unreadable"  # the named voice's files are damaged (delete and register it again)
+    STORE_FULL = "store_full"  # the voice store's disk (or quota) is full
     INTERNAL = "internal"

@@ -9,7 +9,9 @@ simply leaves the queue.
 Each dispatched request gets a `Ticket`: its worker's messages as an async iterator, and `close()`, which stops
 it in its worker at the next step. The worker may run at most CREDIT_FRAMES ahead of what the handler has
 consumed (flow control, workers/protocol.py): a client that stops reading pauses its own generation, and nothing
-piles up.
+piles up. A client that stops reading for good would keep its slot (and KV-cache rows) paused forever: a
+ticket whose messages wait unread for `slow_client_timeout_s` is stopped in its worker (the slot is freed for
+others) and its call ends with RESOURCE_EXHAUSTED CLIENT_TOO_SLOW, which the client sees if it ever reads again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contract.request import Priority, SynthesisRequest
+from server import errors
 from server.errors import unavailable
+from workers import protocol as p
 from workers.pool import NoCapacity, WorkerPool
 
 CREDIT_FRAMES = 25  # 2 s of audio a worker may produce beyond what the client has taken
@@ -37,16 +41,28 @@ class Ticket:
         self._queue: asyncio.Queue = asyncio.Queue()
         self._owed = 0
         self.closed = False
+        self.stalled = False  # stopped because its consumer read nothing for too long
+        self.ended = False  # its consumer has taken the last message (Finished or Failed)
         self.dispatched_at = time.monotonic()
+        self.progress_at = self.dispatched_at  # when the consumer last took a message
 
     def deliver(self, msg) -> None:
         """Called on the pool's I/O thread."""
         self._loop.call_soon_threadsafe(self._queue.put_nowait, msg)
 
     async def next(self):
-        return await self._queue.get()
+        msg = await self._queue.get()
+        self.progress_at = time.monotonic()
+        if isinstance(msg, (p.Finished, p.Failed)):
+            self.ended = True
+        return msg
+
+    def unread_since(self, now: float) -> float:
+        """Seconds its consumer has left delivered messages unread (0 when it is keeping up or has none)."""
+        return now - self.progress_at if self._queue.qsize() and not self.closed else 0.0
 
     def frame_consumed(self) -> None:
+        self.progress_at = time.monotonic()
         self._owed += 1
         if self._owed >= CREDIT_BATCH and not self.closed:
             self._pool.add_credit(self.key, self._owed)
@@ -82,8 +98,11 @@ class _Entry:
 
 class Admission:
     def __init__(self, pool: WorkerPool, *, max_queue: int, queue_timeout_s: float,
-                 on_queue_change: Callable[[dict[Priority, int]], None] = lambda waiting: None):
+                 on_queue_change: Callable[[dict[Priority, int]], None] = lambda waiting: None,
+                 slow_client_timeout_s: float = 0.0):
         self.pool = pool
+        self.slow_client_timeout_s = slow_client_timeout_s  # 0: never
+        self._live: set[Ticket] = set()
         self.max_queue, self.queue_timeout_s = max_queue, queue_timeout_s
         self._on_queue_change = on_queue_change
         self._heap: list[_Entry] = []
@@ -140,6 +159,7 @@ class Admission:
         except NoCapacity as e:
             raise unavailable(f"no worker can take another streaming session ({e})", "SESSIONS_FULL",
                               retry_after_s=2.0) from e
+        self._live.add(ticket)
         return ticket
 
     def waiting(self) -> dict[Priority, int]:
@@ -162,6 +182,7 @@ class Admission:
             except NoCapacity:
                 break
             heapq.heappop(self._heap)
+            self._live.add(ticket)
             entry.future.set_result(ticket)
         self._changed()
 
@@ -174,6 +195,7 @@ class Admission:
         while True:
             await asyncio.sleep(0.1)
             now = time.monotonic()
+            self._stop_stalled(now)
             expired = [e for e in self._heap if e.expires <= now and not e.future.done()]
             for e in expired:
                 e.future.set_exception(unavailable(
@@ -182,6 +204,21 @@ class Admission:
                 self._remove(e)
             if expired:
                 self._changed()
+
+    def _stop_stalled(self, now: float) -> None:
+        for ticket in list(self._live):
+            if ticket.closed or ticket.ended:  # (forgotten at once: a finished call's ticket is never closed)
+                self._live.discard(ticket)
+            elif self.slow_client_timeout_s and ticket.unread_since(now) > self.slow_client_timeout_s:
+                ticket.stalled = True
+                ticket.close()  # the worker drops it at its next step: the slot and its KV rows are free
+                self._live.discard(ticket)
+
+    def too_slow(self) -> errors.ServiceError:
+        """The error of a call whose ticket was stopped because its client read nothing."""
+        return errors.ServiceError(
+            errors.Status.RESOURCE_EXHAUSTED, f"the client read no audio for {self.slow_client_timeout_s:g} s; "
+            "the stream was stopped to free its slot", reason="CLIENT_TOO_SLOW")
 
     def _remove(self, entry: _Entry) -> None:
         if entry in self._heap:

@@ -24,7 +24,7 @@ from grpc_reflection.v1alpha import reflection
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 from server.admission import Admission
-from server.auth import BearerTokenInterceptor, TokenSet, load_tokens
+from server.auth import BearerTokenInterceptor, TokenSet, load_scoped_tokens
 from server.calls import PRIORITY_NAMES
 from server.config import ServerConfig
 from server.doors.grpc_errors import MalformedRequestInterceptor
@@ -58,9 +58,10 @@ class ServerApp:
         self.metrics = metrics or create_metrics()
         self._temp_store = None if cfg.voice_store else tempfile.mkdtemp(prefix="qwen3-tts-voices-")
         store = str(cfg.voice_store) if cfg.voice_store else self._temp_store
-        self.pool = WorkerPool(worker_spec(cfg, store), cfg.workers, on_change=self._pool_changed)
+        self.pool = WorkerPool(worker_spec(cfg, store), cfg.workers, stall_timeout_s=cfg.stall_timeout,
+                               on_change=self._pool_changed)
         self.admission = Admission(self.pool, max_queue=cfg.max_queue, queue_timeout_s=cfg.queue_timeout,
-                                   on_queue_change=self._queue_changed)
+                                   on_queue_change=self._queue_changed, slow_client_timeout_s=cfg.slow_client_timeout)
         self.voices = Voices(self.pool)
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -87,14 +88,20 @@ class ServerApp:
         interceptors = [RequestContextInterceptor()]
         if cfg.auth_token_file:
             rejected = self.metrics.requests_rejected.labels(door="grpc", reason="unauthenticated")
-            interceptors.append(BearerTokenInterceptor.from_file(cfg.auth_token_file,
-                                                                 on_reject=lambda method, reason: rejected.inc()))
+            denied = self.metrics.requests_rejected.labels(door="grpc", reason="permission_denied")
+            interceptors.append(BearerTokenInterceptor.from_file(
+                cfg.auth_token_file,
+                on_reject=lambda method, reason: (denied if reason == "INSUFFICIENT_SCOPE" else rejected).inc()))
         interceptors.append(MalformedRequestInterceptor(f"/{SERVICE_NAME}/"))  # innermost: after auth
         options = [("grpc.max_connection_age_ms", int(cfg.max_connection_age * 1000)),
                    ("grpc.max_connection_age_grace_ms", int(cfg.grace_period * 1000))] if cfg.max_connection_age else []
         self.server = grpc.aio.server(interceptors=interceptors, options=options + [
             ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", cfg.max_message_bytes),
+            # A header block over this is refused by the transport (the call fails before any handler runs), and
+            # one connection cannot hold more than this many calls open: the rest queue in its client.
+            ("grpc.max_metadata_size", cfg.max_metadata_bytes),
+            ("grpc.max_concurrent_streams", cfg.max_streams_per_connection),
             ("grpc.keepalive_time_ms", 60_000),
             ("grpc.keepalive_timeout_ms", 20_000),
             ("grpc.keepalive_permit_without_calls", 1),
@@ -119,7 +126,7 @@ class ServerApp:
             self.port = self.server.add_insecure_port(address)
         await self.server.start()
         if cfg.http_port:
-            tokens = TokenSet(load_tokens(cfg.auth_token_file)) if cfg.auth_token_file else None
+            tokens = TokenSet(load_scoped_tokens(cfg.auth_token_file)) if cfg.auth_token_file else None
             api = HttpApi(cfg, self.pool, self.admission, self.voices, self.metrics, tokens, lambda: self._draining)
             tls = Tls(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca) if cfg.tls else None
             self.http = HttpServer(api, cfg.http_host, cfg.http_port, tls)
@@ -209,6 +216,7 @@ class ServerApp:
                     self._restarts_seen[w["worker"]] = w["restarts"]
                 stats = w["stats"]
                 if stats is not None:
+                    self.metrics.worker_free_slots.labels(worker=wid).set(stats.free_slots)
                     running += stats.running
                     paused += stats.paused
                     busy = stats.seconds.get("decode", 0.0) + stats.seconds.get("codec", 0.0)

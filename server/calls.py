@@ -95,6 +95,8 @@ class SynthesisCall:
         last_chunk = None
         while True:
             msg = await ticket.next()
+            if ticket.stalled:
+                raise self.admission.too_slow()
             match msg:
                 case p.Started():
                     yield self.pipeline.started(msg.seed)

@@ -79,6 +79,10 @@ class ServerConfig:
     max_sessions: int = 64
     session_idle_timeout: float = 300.0  # 0: sessions never time out
     max_message_bytes: int = 8 * 1024 * 1024
+    max_metadata_bytes: int = 16 * 1024
+    max_streams_per_connection: int = 100
+    stall_timeout: float = 60.0
+    slow_client_timeout: float = 60.0
     grace_period: float = 30.0
     max_connection_age: float = 0.0  # 0: connections live forever
     log_level: str = "info"
@@ -178,6 +182,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_message_bytes", "int", "largest accepted request message (voice-cloning audio)", "BYTES"),
     Setting("cuda_graphs", "str", "on | off: on a CUDA device, capture the decode step as CUDA graphs at start-up "
             "(one per row bucket and cache-length bucket); ignored on a CPU", "ON|OFF"),
+    Setting("max_metadata_bytes", "int", "largest accepted request metadata (gRPC) or header block (HTTP: 431 "
+            "beyond it)", "BYTES"),
+    Setting("max_streams_per_connection", "int", "concurrent gRPC calls one client connection may open (HTTP/2 "
+            "SETTINGS_MAX_CONCURRENT_STREAMS); more wait in the client", "N"),
+    Setting("stall_timeout", "float", "a worker with work that reports nothing (no frame, no stats) for this long "
+            "is hung: it is killed, its requests end UNAVAILABLE and a new worker replaces it", "SECONDS"),
+    Setting("slow_client_timeout", "float", "a stream whose client reads no audio for this long is stopped and its "
+            "decode slot freed (RESOURCE_EXHAUSTED CLIENT_TOO_SLOW); 0: never", "SECONDS"),
     Setting("stream_idle_flush_ms", "int", "streaming text input: speak the buffered text after this long without "
             "new text (even mid-sentence)", "MS"),
     Setting("max_sessions", "int", "streaming text input: open sessions per worker (they hold no decode slot while "
@@ -377,6 +389,12 @@ def validate(cfg: ServerConfig) -> list[str]:
     in_range("max_message_bytes", 64 * 1024, 256 * 1024 * 1024)
     if cfg.cuda_graphs not in ("on", "off"):
         bad("cuda_graphs", f"{cfg.cuda_graphs!r} is not one of on, off")
+    in_range("max_metadata_bytes", 1024, 1024 * 1024)
+    in_range("max_streams_per_connection", 1, 100_000)
+    if not 0.5 <= cfg.stall_timeout <= 3600:
+        bad("stall_timeout", f"{cfg.stall_timeout} is out of range 0.5..3600 seconds")
+    if not 0 <= cfg.slow_client_timeout <= 86_400:
+        bad("slow_client_timeout", f"{cfg.slow_client_timeout} is out of range 0..86400 seconds")
     in_range("stream_idle_flush_ms", 50, 60_000, " ms")
     in_range("max_sessions", 1, 100_000)
     in_range("session_idle_timeout", 0, 86_400, " s")

@@ -24,6 +24,7 @@ class Status(enum.Enum):
     RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
     UNAVAILABLE = "UNAVAILABLE"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     CANCELLED = "CANCELLED"
     INTERNAL = "INTERNAL"
@@ -65,6 +66,10 @@ def from_failure(kind: FailureKind, message: str, violations: list[Violation] | 
             return ServiceError(Status.ALREADY_EXISTS, message, reason="VOICE_EXISTS")
         case FailureKind.UNSUPPORTED:
             return ServiceError(Status.FAILED_PRECONDITION, message, reason="CLONING_UNSUPPORTED")
+        case FailureKind.VOICE_UNREADABLE:
+            return ServiceError(Status.FAILED_PRECONDITION, message, reason="VOICE_UNAVAILABLE")
+        case FailureKind.STORE_FULL:
+            return ServiceError(Status.RESOURCE_EXHAUSTED, message, reason="VOICE_STORE_FULL")
         case FailureKind.WORKER_RESTARTED:
             return unavailable(f"{message}; any audio received is incomplete", "WORKER_RESTART", 2.0)
     return internal()

@@ -53,6 +53,7 @@ class Metrics:
     requests_running: Gauge
     requests_waiting: Gauge  # priority
     requests_paused: Gauge
+    worker_free_slots: Gauge  # worker: decode slots (and so KV-cache rows) not held by any sequence
     requests_rejected: Counter  # door, reason
     requests_cancelled: Counter  # door, reason
     batch_size: Histogram
@@ -105,6 +106,8 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         requests_waiting=gauge("requests_waiting", "Requests waiting for a worker slot (autoscaling signal).",
                                ("priority",)),
         requests_paused=gauge("requests_paused", "Sequences paused because their client reads too slowly."),
+        worker_free_slots=gauge("worker_free_slots", "Decode slots (each with its KV-cache rows) free on a worker, "
+                                "as the worker's engine counts them.", ("worker",)),
         requests_rejected=counter("requests_rejected", "Requests refused before any audio, by reason.",
                                   ("door", "reason")),
         requests_cancelled=counter("requests_cancelled", "Streams ended early, by reason.", ("door", "reason")),

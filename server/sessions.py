@@ -179,6 +179,8 @@ class StreamingSession:
                 done, _ = await asyncio.wait({worker, own}, return_when=asyncio.FIRST_COMPLETED)
                 messages = []
                 if worker in done:
+                    if self._ticket.stalled:
+                        raise self.admission.too_slow()
                     messages.append(worker.result())
                     worker = asyncio.ensure_future(self._ticket.next())
                 if own in done:

@@ -8,7 +8,9 @@ the sink of the request it belongs to, and it is the supervisor:
   - a worker that has requests but sends nothing (no frame, no stats) for `stall_timeout_s` is stuck: it is
     killed, then handled as above;
   - a worker that fails before its first Ready (bad checkpoint, out of memory) is not restarted: the pool
-    reports the worker's message instead of looping.
+    reports the worker's message instead of looping;
+  - a replacement that dies while loading (after its predecessor had served) is spawned again after a back-off
+    (RESPAWN_BACKOFF_S, doubling), up to MAX_FAILED_LOADS times in a row; then the pool fails.
 Sends go through a per-worker thread, so a stuck worker can never block the caller (e.g. an event loop).
 """
 
@@ -29,6 +31,9 @@ from workers import protocol as p
 from workers.process import worker_main
 
 log = logging.getLogger(__name__)
+
+RESPAWN_BACKOFF_S = 0.5  # before the first re-spawn of a replacement that died while loading; doubles each time
+MAX_FAILED_LOADS = 5  # replacements in a row that die while loading before the pool gives up
 
 Sink = Callable[[object], None]  # receives Started / Frame / Finished / Failed for one request
 
@@ -56,7 +61,10 @@ class _Worker:
     sessions: dict[str, Sink] = field(default_factory=dict)  # open requests: a slot only while they speak
     voice_ops: dict[str, Sink] = field(default_factory=dict)  # voice commands: answered between steps, no slot
     last_seen: float = 0.0
-    ever_ready: bool = False
+    ever_ready: bool = False  # this process has sent Ready
+    served: bool = False  # some process of this worker has been ready (a replacement is restarted on death)
+    failed_loads: int = 0  # replacements in a row that died before Ready
+    respawn_at: float | None = None  # a back-off before the next spawn
     restarts: int = 0
 
     @property
@@ -250,7 +258,7 @@ class WorkerPool:
                 case p.Stats():
                     w.stats = msg
                 case p.Ready():
-                    w.state, w.info, w.ever_ready = "ready", msg.info, True
+                    w.state, w.info, w.ever_ready, w.served, w.failed_loads = "ready", msg.info, True, True, 0
                     self._ready.notify_all()
                     log.info("worker %d ready (pid %d)", w.worker_id, msg.info.pid)
                 case p.Fatal():
@@ -277,9 +285,17 @@ class WorkerPool:
             w.requests, w.sessions, w.voice_ops = {}, {}, {}
             for rid in lost:
                 self._routes.pop(rid, None)
-            restart = not self._closing and w.ever_ready and not self._fatal
+            restart = not self._closing and w.served and not self._fatal
             if w.ever_ready and not self._closing:
                 log.error("worker %d stopped (%s) with %d requests in flight", w.worker_id, why, len(lost))
+            elif restart:
+                w.failed_loads += 1
+                log.error("worker %d died while loading (%s), %d time(s) in a row", w.worker_id, why,
+                          w.failed_loads)
+                if w.failed_loads >= MAX_FAILED_LOADS:
+                    restart = False
+                    self._fatal = f"worker {w.worker_id} died while loading {w.failed_loads} times in a row ({why})"
+                    self._ready.notify_all()
         for rid, sink in lost.items():
             sink(p.Failed(rid, FailureKind.WORKER_RESTARTED,
                           f"the worker serving this request stopped ({why}); it is being restarted, retry"))
@@ -287,8 +303,11 @@ class WorkerPool:
             with self._lock:
                 w.restarts += 1
                 w.ever_ready = False
-                self._spawn(w)
-        elif not w.ever_ready and not self._closing and not self._fatal:
+                if w.failed_loads:
+                    w.respawn_at = time.monotonic() + RESPAWN_BACKOFF_S * 2 ** (w.failed_loads - 1)
+                else:
+                    self._spawn(w)
+        elif not w.served and not self._closing and not self._fatal:
             with self._lock:
                 self._fatal = f"worker {w.worker_id} exited during startup ({why})"
                 self._ready.notify_all()
@@ -297,13 +316,17 @@ class WorkerPool:
     def _watchdog(self) -> None:
         now = time.monotonic()
         with self._lock:
+            for w in self._workers:
+                if w.respawn_at is not None and now >= w.respawn_at and not self._closing:
+                    w.respawn_at = None
+                    self._spawn(w)
             stuck = [w for w in self._workers if w.state == "ready" and (w.requests or w.sessions or w.voice_ops)
                      and now - w.last_seen > self._stall_timeout_s]
         for w in stuck:
             log.error("worker %d made no progress for %.0f s: killing it", w.worker_id, now - w.last_seen)
             w.process.kill()
             w.process.join(5)
-            self._on_exit(w, f"no progress for {self._stall_timeout_s:.0f} s")
+            self._on_exit(w, f"no progress for {self._stall_timeout_s:g} s")
 
 
 def _sender(conn: Connection, q: queue.SimpleQueue) -> None:

@@ -109,6 +109,10 @@ class _Loop:
                 except InvalidRequest as e:
                     self.outbox.send(p.Failed(msg.request_id, FailureKind.INVALID, str(e), e.violations))
                     return
+                except Exception:  # noqa: BLE001 - one request must never take the worker (and its peers) down
+                    log.error("submit of %s failed: %s", msg.request_id, traceback.format_exc())
+                    self.outbox.send(p.Failed(msg.request_id, FailureKind.INTERNAL, "the request could not start"))
+                    return
                 self.seqs[msg.request_id], self.names[seq.seq_id] = seq.seq_id, msg.request_id
                 self.submitted[seq.seq_id] = time.monotonic()
                 self.outbox.send(p.Started(msg.request_id, seq.seed, seq.max_frames, seq.prompt_len))

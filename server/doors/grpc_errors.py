@@ -9,6 +9,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from contract.rules import Violation
 from server.auth import ERROR_DOMAIN
 from server.errors import ServiceError, Status
 
@@ -58,28 +59,54 @@ def _tolerant(deserializer):
     return deserialize
 
 
+UNDECODABLE = "the request is not a valid protobuf message of this method"
+
+
 class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
-    """Request bytes that do not parse become INVALID_ARGUMENT.
+    """Request bytes that do not parse become INVALID_ARGUMENT (field `request`).
 
     Without it grpc.aio answers UNKNOWN "Unexpected <class 'google.protobuf.message.DecodeError'>: ..." (the
-    deserializer runs outside our handlers), which breaks the never-UNKNOWN rule and leaks internals. Only the
-    unary-request methods of `prefix` (our service; all are unary-request) are wrapped. Install it after the
-    auth interceptor, so that a caller without a valid token still gets UNAUTHENTICATED.
+    deserializer runs outside our handlers), which breaks the never-UNKNOWN rule and leaks internals. Every method
+    of `prefix` (our service) is wrapped: a unary request is checked before its handler runs; a streamed request
+    (StreamingSynthesize) is checked message by message as the handler reads it, and an undecodable one raises
+    the same ServiceError out of the request iterator, which the handler turns into its status like any other
+    (the session ends with INVALID_ARGUMENT, whichever message was bad). Install it after the auth interceptor,
+    so that a caller without a valid token still gets UNAUTHENTICATED.
     """
 
     def __init__(self, prefix: str) -> None:
         self._prefix = prefix
-        self._status = to_status(ServiceError(Status.INVALID_ARGUMENT,
-                                              "the request is not a valid protobuf message of this method"))
+        self._error = ServiceError(Status.INVALID_ARGUMENT, UNDECODABLE, [Violation("request", UNDECODABLE)])
+        self._status = to_status(self._error)
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
-        if (handler is None or handler.request_streaming or handler.request_deserializer is None
+        if (handler is None or handler.request_deserializer is None
                 or not (handler_call_details.method or "").startswith(self._prefix)):
             return handler
         status = self._status
         kwargs = {"request_deserializer": _tolerant(handler.request_deserializer),
                   "response_serializer": handler.response_serializer}
+        if handler.request_streaming:
+            if not handler.response_streaming:
+                return handler  # no such method in our service; left as grpc handles it
+            inner_bidi, error = handler.stream_stream, self._error
+
+            async def checked(request_iterator):
+                async for request in request_iterator:
+                    if isinstance(request, _Undecodable):
+                        raise error
+                    yield request
+
+            async def stream_stream(request_iterator, context):
+                responses = inner_bidi(checked(request_iterator), context)
+                try:
+                    async for response in responses:
+                        yield response
+                finally:
+                    await responses.aclose()
+
+            return grpc.stream_stream_rpc_method_handler(stream_stream, **kwargs)
         if handler.response_streaming:
             inner_stream = handler.unary_stream
 

@@ -62,7 +62,23 @@ PLAYGROUND = Path(__file__).resolve().parent / "playground"
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/", "/favicon.ico"})
 AUTH_MESSAGES = {"MISSING_TOKEN": "missing 'Authorization: Bearer <token>' header",
                  "MALFORMED_AUTHORIZATION": "the Authorization header must be 'Bearer <token>'",
-                 "INVALID_TOKEN": "invalid token"}
+                 "INVALID_TOKEN": "invalid token",
+                 "INSUFFICIENT_SCOPE": "this token's scopes do not allow this operation (registering or deleting "
+                                       "voices needs an admin token)"}
+
+
+def operation(method: str, path: str) -> str:
+    """The operation a route performs, named as the gRPC method is (server/auth.py SCOPE_OF): the scope it needs.
+    A path with no route counts as GetServiceInfo, so that a valid token gets its 404 rather than a 403."""
+    if path == "/v1/audio/speech/stream":
+        return "StreamingSynthesize"  # the WebSocket door
+    if path == "/v1/audio/speech":
+        return "Synthesize"
+    if path == "/v1/audio/voices":
+        return "RegisterVoice" if method == "POST" else "ListVoices"
+    if path.startswith("/v1/audio/voices/"):
+        return "DeleteVoice" if method == "DELETE" else "ListVoices"
+    return "GetServiceInfo"
 
 
 class StreamAborted(Exception):
@@ -128,6 +144,7 @@ class HttpApi:
 
             middleware.append(Middleware(BearerAuth, tokens=self.tokens, on_reject=rejected))
         middleware.append(Middleware(BodyLimit, limit=self.cfg.max_message_bytes))
+        middleware.insert(0, Middleware(HeaderLimit, limit=self.cfg.max_metadata_bytes))
         return Starlette(routes=routes, middleware=middleware,
                          exception_handlers={HTTPException: _http_exception, Exception: _internal_error})
 
@@ -399,10 +416,11 @@ class RequestIds:
 
 
 class BearerAuth:
-    """401 with an OpenAI error body unless the request carries a valid bearer token (public paths exempt).
-    A WebSocket upgrade is refused the same way when it has an Authorization header that is not valid; without
-    one it is let through (browsers cannot set it): the socket's session.config must then carry the token
-    (server/doors/websocket.py checks it), and the socket costs nothing until it does."""
+    """401 with an OpenAI error body unless the request carries a valid bearer token (public paths exempt); 403
+    when the token lacks the scope of the route's operation (server/auth.py's one check). A WebSocket upgrade is
+    refused the same way when it has an Authorization header that does not pass; without one it is let through
+    (browsers cannot set it): the socket's session.config must then carry the token (server/doors/websocket.py
+    checks it with the same function), and the socket costs nothing until it does."""
 
     def __init__(self, app: ASGIApp, tokens: TokenSet, on_reject: Callable[[str], None]):
         self.app, self.tokens, self.on_reject = app, tokens, on_reject
@@ -415,14 +433,29 @@ class BearerAuth:
         values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"]
         if kind == "websocket" and not values:
             return await self.app(scope, receive, send)
-        reason = self.tokens.check(values)
+        reason = self.tokens.authorize(values, operation(scope.get("method", "GET"), path))
         if reason is None:
             scope.setdefault("state", {})["authenticated"] = True
             return await self.app(scope, receive, send)
         self.on_reject(DOOR if kind == "http" else WS_DOOR)
-        log.info("request.unauthenticated", reason=reason)
-        await error_response(ServiceError(Status.UNAUTHENTICATED, AUTH_MESSAGES[reason], reason=reason))(
-            scope, receive, send)
+        log.info("request.unauthenticated", reason=reason)  # the reason only: never the presented token
+        status = Status.PERMISSION_DENIED if reason == "INSUFFICIENT_SCOPE" else Status.UNAUTHENTICATED
+        await error_response(ServiceError(status, AUTH_MESSAGES[reason], reason=reason))(scope, receive, send)
+
+
+class HeaderLimit:
+    """A request whose header block (names and values) is over `limit` bytes (max_metadata_bytes, the same bound
+    as gRPC metadata) is refused with 431 before anything reads it further."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            size = sum(len(k) + len(v) for k, v in scope["headers"])
+            if size > self.limit:  # a WebSocket upgrade too: refused with the same 431 before it is accepted
+                return await error_response(m.headers_too_large(self.limit))(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:
@@ -458,7 +491,8 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
     message = exc.detail if exc.status_code not in (404, 405) else \
         f"{exc.detail}: {request.method} {request.url.path} (the API is under /v1; see docs/api.md)"
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+    param = "body" if exc.status_code == 400 else None  # a malformed form or body: the body is the field at fault
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -50,6 +50,7 @@ FIELD_NAMES = {
 # that cannot clone); retrying the same request will not help.
 HTTP_STATUS = {
     Status.INVALID_ARGUMENT: 400, Status.FAILED_PRECONDITION: 400, Status.UNAUTHENTICATED: 401,
+    Status.PERMISSION_DENIED: 403,
     Status.NOT_FOUND: 404, Status.ALREADY_EXISTS: 409, Status.RESOURCE_EXHAUSTED: 429,
     Status.CANCELLED: 499, Status.INTERNAL: 500, Status.UNAVAILABLE: 503, Status.DEADLINE_EXCEEDED: 504,
 }
@@ -62,6 +63,10 @@ TOO_LARGE = 413
 def http_status(err: ServiceError) -> int:
     if err.reason == "BODY_TOO_LARGE":
         return TOO_LARGE
+    if err.reason == "HEADERS_TOO_LARGE":
+        return 431
+    if err.reason == "VOICE_STORE_FULL":
+        return 507  # Insufficient Storage: the server's disk, not the client's rate
     if err.status is Status.UNAVAILABLE and err.reason in TOO_MANY_REQUESTS_REASONS:
         return 429
     return HTTP_STATUS.get(err.status, 500)
@@ -74,6 +79,8 @@ def http_field(name: str) -> str:
 def _error_type(status: int) -> str:
     if status == 401:
         return "authentication_error"
+    if status == 403:
+        return "permission_error"
     if status == 429:
         return "rate_limit_error"
     if status >= 500:
@@ -107,6 +114,11 @@ def error_body(err: ServiceError, names: Mapping[str, str] = FIELD_NAMES) -> tup
 def body_too_large(limit: int) -> ServiceError:
     return ServiceError(Status.INVALID_ARGUMENT, f"the request body is larger than {limit} bytes "
                         "(the server's max_message_bytes)", reason="BODY_TOO_LARGE")
+
+
+def headers_too_large(limit: int) -> ServiceError:
+    return ServiceError(Status.INVALID_ARGUMENT, f"the request's headers are larger than {limit} bytes "
+                        "(the server's max_metadata_bytes)", reason="HEADERS_TOO_LARGE")
 
 
 # ------------------------------------------------------------------ the speech request
@@ -173,7 +185,8 @@ class _Fields:
     def unknown(self, known: tuple[str, ...]) -> None:
         for name in self.obj:
             if name not in known:
-                self.bad(name, f"unknown parameter; this server accepts {', '.join(known)}")
+                # an empty key cannot name itself (a client could not tell `param: ""` from none): the body it is
+                self.bad(name or "body", f"unknown parameter {name!r}; this server accepts {', '.join(known)}")
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:

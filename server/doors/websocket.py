@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server import errors
+from server import auth, errors
 from server.calls import count_rejection, prepare_session
 from server.doors import websocket_messages as wm
 from server.errors import ServiceError, Status
@@ -149,12 +149,14 @@ class SpeechSocket:
         token must be session.config's `token`."""
         if self.api.tokens is None or self.ws.scope.get("state", {}).get("authenticated"):
             return
-        reason = "MISSING_TOKEN" if not token else None if self.api.tokens.is_valid(token) else "INVALID_TOKEN"
+        reason = self.api.tokens.authorize([f"Bearer {token}"] if token else [], METHOD)
         if reason is not None:
             self.api.metrics.requests_rejected.labels(door=DOOR, reason="unauthenticated").inc()
-            message = ("missing token: send 'Authorization: Bearer <token>' with the upgrade, or the token as "
-                       f"{wm.CONFIG}'s token" if reason == "MISSING_TOKEN" else "invalid token")
-            raise ServiceError(Status.UNAUTHENTICATED, message, reason=reason)
+            if reason == "MISSING_TOKEN":
+                raise ServiceError(Status.UNAUTHENTICATED, "missing token: send 'Authorization: Bearer <token>' "
+                                   f"with the upgrade, or the token as {wm.CONFIG}'s token", reason=reason)
+            status = Status.PERMISSION_DENIED if reason == "INSUFFICIENT_SCOPE" else Status.UNAUTHENTICATED
+            raise ServiceError(status, auth.MESSAGES[reason], reason=reason)
 
     # ------------------------------------------------------------------ the two directions
     async def _read(self) -> None:

@@ -5,12 +5,20 @@ mode, transcript, reference token ids, creation time, duration, the model finger
 into a temporary directory first and renamed into place, so readers never see half a voice and a crash never
 leaves one. Voices are tied to the checkpoint that made them (the x-vector comes from its speaker encoder):
 loading a voice made by another checkpoint is refused.
+
+Hardening: the store's directories are created 0700 and its files 0600 (a voice is biometric data: only the
+server's user reads it). A write that fails (disk or quota full, ENOSPC/EDQUOT/EFBIG) leaves nothing behind and
+is reported as STORE_FULL; a voice whose files cannot be read back (damaged, truncated) is reported as
+VOICE_UNREADABLE for that voice alone, and it stays deletable. Leftovers of a crash in the middle of a write or a
+delete (`.writing-*`, `.deleting-*`) are removed when the store opens.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -21,10 +29,15 @@ from collections import OrderedDict
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from contract.outcome import FailureKind
 from tts.voices.voice import VoicePrompt, describe
+
+log = logging.getLogger(__name__)
+# Failed writes that mean "no room": the disk, a quota, or a file-size limit.
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+DIR_MODE, FILE_MODE = 0o700, 0o600
 
 NAME_RULE = "1-64 characters from a-z, 0-9, '_' and '-', starting with a letter or digit"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -60,7 +73,10 @@ class VoiceStore:
         self._memory_only: dict[str, VoicePrompt] = {}
         self._lock = threading.Lock()
         if root is not None:
-            root.mkdir(parents=True, exist_ok=True)
+            root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            for leftover in root.glob(".[wd][re]*-*"):  # .writing-* / .deleting-*: a crash mid-operation
+                if leftover.name.startswith((".writing-", ".deleting-")):
+                    shutil.rmtree(leftover, ignore_errors=True)
 
     def add(self, voice: VoicePrompt, *, persist: bool = True) -> None:
         """Register a voice. persist=False keeps it in this process only (offline one-off references)."""
@@ -155,33 +171,63 @@ class VoiceStore:
         meta = {"name": voice.name, "ref_text": voice.ref_text, "ref_ids": voice.ref_ids,
                 "codec_prime": len(voice.codec_prime or []), "fingerprint": self.fingerprint,
                 **{k: v for k, v in voice.meta.items() if k != "fingerprint"}}
-        tmp = Path(tempfile.mkdtemp(prefix=f".writing-{voice.name}-", dir=self.root))
+        tmp = None
+        old_umask = os.umask(0o077)  # files and directories of this write: the owner's alone (mkdtemp: 0700)
         try:
-            save_file(tensors, str(tmp / "voice.safetensors"))
+            tmp = Path(tempfile.mkdtemp(prefix=f".writing-{voice.name}-", dir=self.root))
+            # serialized in memory and written by Python: a full disk is then an OSError with its errno
+            # (safetensors' own save_file reports it as a SafetensorError without one)
+            (tmp / "voice.safetensors").write_bytes(save(tensors))
             (tmp / "voice.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
             for f in tmp.iterdir():
+                os.chmod(f, FILE_MODE)
                 with open(f, "rb") as fh:
                     os.fsync(fh.fileno())
             os.rename(tmp, self._dir(voice.name))  # fails if another writer got there first
         except OSError as e:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
             if self._dir(voice.name).exists():
                 raise VoiceError(f"a voice named {voice.name!r} already exists", field="name", kind=FailureKind.EXISTS) from e
+            if e.errno in _FULL:
+                log.error("voice store full while writing voice %r: %s", voice.name, e.strerror)
+                raise VoiceError("the voice store is full; delete voices or give it more room", field="name",
+                                 kind=FailureKind.STORE_FULL) from e
             raise
+        finally:
+            os.umask(old_umask)
 
     def _read(self, name: str) -> VoicePrompt:
         check_name(name)
         d = None if self.root is None else self._dir(name)
         if d is None or not (d / "voice.json").is_file():
             raise VoiceError(f"no voice named {name!r}", kind=FailureKind.NOT_FOUND)
-        meta = json.loads((d / "voice.json").read_text(encoding="utf-8"))
+        try:
+            meta = json.loads((d / "voice.json").read_text(encoding="utf-8"))
+            if not isinstance(meta, dict):
+                raise ValueError("voice.json is not an object")
+        except (OSError, ValueError) as e:
+            raise _unreadable(name, e) from e
         if meta.get("fingerprint") != self.fingerprint:
             raise VoiceError(f"voice {name!r} was made with another checkpoint; register it again for this model")
-        tensors = load_file(str(d / "voice.safetensors"))
-        prime = [tensors[f"codec_prime.{i}"] for i in range(meta.pop("codec_prime", 0))] or None
-        return VoicePrompt(name=name, x_vector=tensors["x_vector"], ref_codes=tensors.get("ref_codes"),
+        try:
+            tensors = load_file(str(d / "voice.safetensors"))
+            prime = [tensors[f"codec_prime.{i}"] for i in range(int(meta.pop("codec_prime", 0)))] or None
+            x_vector = tensors["x_vector"]
+            if x_vector.ndim != 1 or not torch.isfinite(x_vector).all():
+                raise ValueError(f"x_vector has shape {tuple(x_vector.shape)} or non-finite values")
+        except Exception as e:  # noqa: BLE001 - safetensors raises its own errors for a damaged file
+            raise _unreadable(name, e) from e
+        return VoicePrompt(name=name, x_vector=x_vector, ref_codes=tensors.get("ref_codes"),
                            ref_text=meta.pop("ref_text", None), ref_ids=meta.pop("ref_ids", None),
                            codec_prime=prime, meta={k: v for k, v in meta.items() if k != "name"})
+
+
+def _unreadable(name: str, cause: Exception) -> VoiceError:
+    log.error("voice %r cannot be read (%s: %s); it is unavailable until deleted and registered again", name,
+              type(cause).__name__, cause)
+    return VoiceError(f"voice {name!r} cannot be read (its stored files are damaged); delete it and register it "
+                      "again", kind=FailureKind.VOICE_UNREADABLE)
 
 
 def now_iso() -> str:
