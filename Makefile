@@ -91,7 +91,8 @@ quality-gate: setup
 FUZZ_EXAMPLES ?= 1100
 fuzz: setup
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 FUZZ_MIN_REQUESTS=10000 $(PY) -m pytest -q -s -p no:cacheprovider \
-		tests/reliability/test_fuzz_grpc.py tests/reliability/test_fuzz_http.py tests/reliability/test_fuzz_wire.py
+		tests/reliability/test_fuzz_grpc.py tests/reliability/test_fuzz_http.py tests/reliability/test_fuzz_websocket.py \
+		tests/reliability/test_fuzz_wire.py
 
 # A 10-minute live stream, then 10 minutes of mixed traffic; RSS/fds/threads sampled every 10 s. ~22 min.
 # Writes out/reliability/soak.json and docs/reliability-soak.png.

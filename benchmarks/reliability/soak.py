@@ -7,8 +7,8 @@
    first measures audio seconds per wall second and the stream asks for the audio that fills `--minutes`
    (at most `--minutes` of audio). It must end OK with all its audio.
 2. mixed: `--minutes` of 8 concurrent streams on the tiny Base checkpoint (voice cloning): random texts and
-   lengths, both doors (gRPC 3/4, HTTP 1/4), read to the end, cancelled, dropped (the connection closed
-   mid-stream) or read at real-time pace; and a voice registered and deleted every 5 s.
+   lengths, all three doors (gRPC 1/2, HTTP 1/4, the WebSocket's streaming text in 1/4), read to the end,
+   cancelled (a WebSocket barge-in), dropped (the connection closed mid-stream) or read at real-time pace; and a voice registered and deleted every 5 s.
 
 Checked at the end (the exit status says whether all held): RSS, open fds and threads of the server and of every
 worker grow < 5 % between the first and the last 3 samples after warm-up (the first 20 %; fds and threads may
@@ -32,7 +32,7 @@ import httpx2 as httpx
 from benchmarks.reliability.common import OUT, Sampler, checkpoint, cpu_model, growth, write_json
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 from tests.e2e import LONG_TEXT, ROOT, ServerProcess, scrape
-from tests.reliability.traffic import Outcome, grpc_stream, http_stream, wav
+from tests.reliability.traffic import Outcome, grpc_stream, http_stream, wav, websocket_stream
 
 MAX_BATCH = 8
 STREAMS = 8
@@ -142,10 +142,16 @@ async def mixed(minutes: float, interval: float, seed: int) -> dict:
                     max_ms = r.randint(800, 15000)
                     roll = r.random()
                     cancel_after = r.uniform(0.2, 3.0) if 0.65 <= roll < 0.8 else None
-                    if r.random() < 0.25:
+                    door = r.random()
+                    if door < 0.25:
                         body = {"input": text, "voice": "soak", "response_format": "pcm", "seed": r.randint(0, 1 << 30),
                                 "max_audio_duration_ms": max_ms}
                         out = await http_stream(http, body, cancel_after_s=cancel_after if roll < 0.9 else 0.3)
+                    elif door < 0.5:
+                        config = {"voice": "soak", "seed": r.randint(0, 1 << 30), "max_audio_duration_ms": max_ms}
+                        out = await websocket_stream(server.ws_url + "/v1/audio/speech/stream", config, text,
+                                                     cancel_after_s=cancel_after,
+                                                     drop_after_s=r.uniform(0.05, 1.5) if 0.8 <= roll < 0.9 else None)
                     else:
                         req = tts_pb2.SynthesizeRequest(text=text, voice="soak", max_audio_duration_ms=max_ms,
                                                         seed=r.randint(0, 1 << 30))

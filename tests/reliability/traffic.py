@@ -1,15 +1,14 @@
 """Client-side traffic for the long suites (soak, load curve, scale-out): one stream through either door, with
 the ways real clients end one (read to the end, cancel, drop the connection, read at real-time pace), and what
-it came to (status, time to first audio, frames). asyncio clients: grpc.aio for gRPC, httpx for HTTP.
-
-A new door adds one coroutine here with the same `Outcome` (the WebSocket door: connect to
-/v1/audio/speech/stream, send the config and the text, read audio messages until the close frame).
+it came to (status, time to first audio, frames). asyncio clients: grpc.aio for gRPC, httpx for HTTP,
+websockets for the WebSocket door (streaming text in). A new door adds one coroutine here with the same `Outcome`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from dataclasses import dataclass
 
@@ -18,6 +17,8 @@ import httpx2 as httpx
 import soundfile as sf
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
 from tests.reference_signals import voice_like
@@ -125,6 +126,49 @@ async def http_stream(client: httpx.AsyncClient, body: dict, *, cancel_after_s: 
     except httpx.RemoteProtocolError:
         out.code = "ABORTED"  # an audio body cut without its last chunk: the stream failed after 200
     except httpx.HTTPError as e:
+        out.code = f"HTTP_ERROR_{type(e).__name__}"
+    out.wall_s = time.monotonic() - t0
+    return out
+
+
+async def websocket_stream(url: str, config: dict, text: str, *, piece: int = 12, cancel_after_s: float | None = None,
+                           drop_after_s: float | None = None, bytes_per_s: int = 48000) -> Outcome:
+    """One turn of a streaming-input session over the WebSocket (`url`: .../v1/audio/speech/stream): the config
+    (pcm), the text in `piece`-character appends as an LLM writes it, the end; audio read until turn.done.
+    `cancel_after_s`: a barge-in (response.cancel) once this much audio has arrived; `drop_after_s`: the client
+    goes away (closes the socket) then instead."""
+    out = Outcome("websocket", "OK")
+    t0 = time.monotonic()
+    try:
+        async with ws_connect(url, max_size=None, open_timeout=60) as ws:
+            await ws.send(json.dumps({"type": "session.config", **config, "response_format": "pcm"}))
+            for k in range(0, len(text), piece):
+                await ws.send(json.dumps({"type": "input_text.append", "text": text[k:k + piece]}))
+            await ws.send(json.dumps({"type": "input_text.end"}))
+            received = 0
+            try:
+                async for msg in ws:
+                    if isinstance(msg, bytes):
+                        out.ttfa_s = out.ttfa_s if out.ttfa_s is not None else time.monotonic() - t0
+                        received += len(msg)
+                        out.audio_s = received / bytes_per_s
+                        if drop_after_s is not None and out.audio_s >= drop_after_s:
+                            out.code, out.ended_by = "CANCELLED", "disconnect"
+                            break  # leaving the block closes the socket mid-turn
+                        if cancel_after_s is not None and out.audio_s >= cancel_after_s and out.ended_by == "server":
+                            await ws.send(json.dumps({"type": "response.cancel"}))
+                            out.code, out.ended_by = "CANCELLED", "cancel"
+                        continue
+                    event = json.loads(msg)
+                    if event.get("type") == "error":
+                        out.reason = event["error"].get("code")
+                    elif event.get("type") == "turn.done":
+                        break
+            except ConnectionClosed:
+                pass
+            if ws.close_code is not None and ws.close_code >= 4000:  # 4000 + the error's HTTP status
+                out.code = _HTTP_CODES.get(ws.close_code - 4000, f"HTTP_{ws.close_code - 4000}")
+    except (ConnectionClosed, OSError) as e:
         out.code = f"HTTP_ERROR_{type(e).__name__}"
     out.wall_s = time.monotonic() - t0
     return out
