@@ -26,8 +26,10 @@ TEXT = ("Streaming text comes in small pieces, the way a language model writes i
 
 @pytest.fixture(scope="module")
 def server(make_ckpt):
+    # 200 idle sessions come over the one client connection (as through a gateway): above the default 100
+    # concurrent streams per connection, which an operator raises the same way.
     with running_server(make_ckpt("tiny"), "--max-batch", "2", "--max-sessions", "256",
-                        "--stream-idle-flush-ms", "500") as s:
+                        "--max-streams-per-connection", "256", "--stream-idle-flush-ms", "500") as s:
         yield s
 
 
