@@ -53,10 +53,12 @@ def test_five_segments_stream_as_one_seamless_decode(tiny_ckpt):
 
 def test_a_segmented_request_is_the_same_alone_and_in_a_batch(tiny_ckpt):
     engine = load_engine(str(tiny_ckpt), slots=2, max_context=1024)
-    req = _planned(engine.capabilities, SENTENCES, max_audio_duration_ms=0)
+    # 8 s of audio: past the first segment boundaries (each segment runs ~40 frames to its guard), not all five
+    req = _planned(engine.capabilities, SENTENCES, max_audio_duration_ms=8000)
     other = _planned(engine.capabilities, "Somebody else speaks meanwhile.")
-    ((alone_codes, alone_pcm, _),) = _run(engine, req)
+    ((alone_codes, alone_pcm, alone_segments),) = _run(engine, req)
     (codes, pcm, _), _ = _run(engine, req, other)
+    assert len(set(alone_segments)) >= 2
     np.testing.assert_array_equal(codes, alone_codes)
     np.testing.assert_array_equal(pcm, alone_pcm)
 
