@@ -23,6 +23,7 @@ USAGE = """
 *** Serving {model}:
 ***   playground (open it in a browser)  http://localhost:{http_port}/
 ***   HTTP API, OpenAI-compatible        http://localhost:{http_port}/v1  (POST /v1/audio/speech)
+***   streaming text in (WebSocket)      ws://localhost:{http_port}/v1/audio/speech/stream  (gRPC: StreamingSynthesize)
 ***   gRPC                               localhost:{port}  (qwen3tts.v1.TextToSpeechService)
 ***   metrics                            http://localhost:{metrics_port}/metrics
 *** Try, in another shell:
