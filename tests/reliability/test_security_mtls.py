@@ -6,45 +6,26 @@ for 127.0.0.1, two client certificates)."""
 from __future__ import annotations
 
 import http.client
-import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
 import grpc
 import pytest
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
+from tests.certs import CLIENT_EXT, SERVER_EXT, make_ca, make_leaf, need_openssl
 from tests.e2e import call_error, request, running_server, synthesize
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def _ca(d: Path, name: str) -> None:
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}", cwd=d)
-
-
-def _leaf(d: Path, name: str, ca: str, ext: str) -> None:
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f"{name}.key",
-             "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
-    (d / f"{name}.cnf").write_text(ext)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
-             "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.cnf", cwd=d)
 
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Path:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl CLI is needed to make test certificates")
+    need_openssl()
     d = tmp_path_factory.mktemp("mtls")
-    _ca(d, "ca")
-    _ca(d, "rogue-ca")
-    _leaf(d, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    _leaf(d, "client", "ca", "extendedKeyUsage=clientAuth\n")
-    _leaf(d, "rogue", "rogue-ca", "extendedKeyUsage=clientAuth\n")
+    make_ca(d, "ca")
+    make_ca(d, "rogue-ca")
+    make_leaf(d, "server", "ca", SERVER_EXT)
+    make_leaf(d, "client", "ca", CLIENT_EXT)
+    make_leaf(d, "rogue", "rogue-ca", CLIENT_EXT)
     return d
 
 

@@ -5,8 +5,6 @@ another CA are not. (Auth off: every other e2e module.)"""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import grpc
@@ -15,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from qwen3tts.v1 import tts_pb2, tts_pb2_grpc
+from tests.certs import SERVER_EXT, make_ca, make_leaf, need_openssl
 from tests.e2e import call_error, details, request, running_server, scrape, synthesize
 
 TOKENS = ("e2e-token-one", "e2e-token-two")
@@ -90,27 +89,13 @@ def test_a_malformed_message_without_a_token_is_still_unauthenticated(auth_chann
 
 
 # ------------------------------------------------------------------ TLS
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def _ca(directory: Path, name: str) -> None:
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}", cwd=directory)
-
-
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Path:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl CLI is needed to make test certificates")
+    need_openssl()
     d = tmp_path_factory.mktemp("tls")
-    _ca(d, "ca")
-    _ca(d, "other-ca")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
-             "-out", "server.csr", "-subj", "/CN=qwen3-tts-e2e", cwd=d)
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
+    make_ca(d, "ca")
+    make_ca(d, "other-ca")
+    make_leaf(d, "server", "ca", SERVER_EXT)
     return d
 
 
