@@ -74,9 +74,8 @@ class VoiceStore:
         self._lock = threading.Lock()
         if root is not None:
             root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-            for leftover in root.glob(".[wd][re]*-*"):  # .writing-* / .deleting-*: a crash mid-operation
-                if leftover.name.startswith((".writing-", ".deleting-")):
-                    shutil.rmtree(leftover, ignore_errors=True)
+            for leftover in [*root.glob(".writing-*"), *root.glob(".deleting-*")]:  # a crash mid-operation
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def add(self, voice: VoicePrompt, *, persist: bool = True) -> None:
         """Register a voice. persist=False keeps it in this process only (offline one-off references)."""
