@@ -9,6 +9,10 @@ in cache, and effective GB/s = weight bytes / time. Kernels:
 - float32 `F.linear` (MKL sgemm/sgemv), bfloat16 `F.linear` (oneDNN; AMX where present);
 - int8 `torch._weight_int8pack_mm` (PyTorch's own weight-only int8 kernel; bf16 activations);
 - int8 inductor GEMV: `tts.model.quantized.Int8Linear` inside `torch.compile` (the kernel `auto` uses).
+
+`--layers` adds whole compiled int8 decoder layers of the 0.6B shape (one token, as a decode step runs them,
+C++ wrapper as `compile_regions` builds them; ~1 GB of distinct layers, so the weights come from memory), once
+per `GEMV_ACCUMULATORS` setting: what the independent accumulators buy inside a real layer.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ import torch._dynamo
 import torch.nn.functional as F
 
 from benchmarks.engine_speed import cpu_model, measure_bandwidth
-from tts.model.quantized import Int8Linear, quantize_per_channel
+from tts.checkpoint.config import DecoderDims
+from tts.model import quantized
+from tts.model.layers import DecoderLayer, KVCache, rope_table
+from tts.model.quantized import Int8Linear, quantize_linears, quantize_per_channel
 
 SHAPES = [(3072, 1024), (1024, 3072)]  # (out, in): the MLP's up/gate and down projections
 
@@ -76,11 +83,46 @@ def kernels(rows: int, gigabytes: float) -> list[dict]:
     return out
 
 
+def decoder_layers(gigabytes: float, accumulators: int) -> dict:
+    """ms per compiled int8 decoder layer (0.6B shape, 1 row, 1 token, 16 cached positions) with `accumulators`."""
+    dims = DecoderDims(1024, 3072, 1, 16, 8, 128, 1e-6, 1e6)
+    quantized.GEMV_ACCUMULATORS = accumulators
+    torch._dynamo.reset()
+    layers = []
+    with torch.inference_mode():
+        while sum(quantized_bytes(m) for m in layers) < gigabytes * 1e9:
+            layer = DecoderLayer(dims)
+            for p in layer.parameters():
+                p.data.normal_(0, 0.02)
+            quantize_linears(layer, torch.float32)
+            layer.compile(fullgraph=True, options={"cpp_wrapper": True})
+            layers.append(layer)
+    caches = [KVCache(1, dims.num_kv_heads, 16, dims.head_dim, torch.float32, "cpu") for _ in layers]
+    cos, sin = (t[5].view(1, 1, -1) for t in rope_table(dims.head_dim, dims.rope_theta, 16))
+    pos, mask = torch.full((1, 1), 5), torch.ones(1, 1, 1, 16, dtype=torch.bool)
+    x = torch.randn(1, 1, dims.hidden_size)
+
+    def run() -> None:
+        with torch.inference_mode():
+            for layer, cache in zip(layers, caches, strict=True):
+                layer(x, cos, sin, cache, slice(0, 1), pos, mask)
+
+    t = _time(run)
+    nbytes = sum(quantized_bytes(m) for m in layers)
+    return {"kernel": f"int8 decoder layer, compiled, GEMV_ACCUMULATORS={accumulators}", "rows": 1,
+            "ms_per_layer": t / len(layers) * 1e3, "gb_s": nbytes / t / 1e9}
+
+
+def quantized_bytes(module: torch.nn.Module) -> int:
+    return sum(m.weight.numel() for m in module.modules() if isinstance(m, Int8Linear))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--gigabytes", type=float, default=1.0, help="weights per kernel run (beyond any cache)")
+    ap.add_argument("--layers", action="store_true", help="also whole int8 decoder layers, GEMV_ACCUMULATORS 1 and 4")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch._dynamo.config.cache_size_limit = 64  # every Int8Linear copy shares the one code object
@@ -91,7 +133,12 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['kernel']} | {r['rows']} | {r['ms_per_matrix']:.3f} | {r['gb_s']:.1f} | {r['gb_s'] / bandwidth:.0%} |")
-    print(json.dumps({"bandwidth_gb_s": bandwidth, "kernels": rows}))
+    layers = [decoder_layers(args.gigabytes, c) for c in (1, quantized.GEMV_ACCUMULATORS)] if args.layers else []
+    if layers:
+        print("\n| whole layer | ms per layer (15.7 MB int8) | effective GB/s | of bandwidth |\n|---|---|---|---|")
+    for r in layers:
+        print(f"| {r['kernel']} | {r['ms_per_layer']:.3f} | {r['gb_s']:.1f} | {r['gb_s'] / bandwidth:.0%} |")
+    print(json.dumps({"bandwidth_gb_s": bandwidth, "kernels": rows, "layers": layers}))
 
 
 if __name__ == "__main__":

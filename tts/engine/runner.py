@@ -17,7 +17,7 @@ from tts.codec.decoder import CodecDecoder
 from tts.engine.graphs import CUDA_KV_BUCKET, StaticSteps, kv_bucket_for, kv_buckets, row_buckets
 from tts.engine.scheduler import Plan
 from tts.engine.sequence import Sequence
-from tts.model.layers import DecoderLayer, store_linear_weights_transposed
+from tts.model.layers import store_linear_weights_transposed
 from tts.model.quantized import Int8Linear, has_int8
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.prompt.builder import Prompt
@@ -28,22 +28,25 @@ REGION_GRAPHS = 64
 
 
 def compile_regions(model: Qwen3TTSModel) -> int:
-    """Compile every decoder layer and every int8 head (fullgraph each); the step around them stays eager.
-    Returns how many modules were compiled.
+    """Compile the code predictor's decoder stack, every talker decoder layer and every int8 head (fullgraph
+    each, C++ wrappers); the step around them stays eager. Returns how many modules were compiled.
 
     Why not the whole step: with int8 linears every weight product is an inductor reduction instead of an
     extern GEMM, ~750 of them per frame, and inductor's fusion pass over one graph that size ran > 30 minutes
-    on 2 cores without finishing. Layers of one shape share their compiled code (their weights are graph
-    inputs), so the real 0.6B model compiles a handful of graphs (~6 min cold on a loaded 2-core machine;
-    inductor's cache makes later starts take seconds), and a frame calls ~120 compiled regions."""
+    on 2 cores without finishing. Regions of one shape share their compiled code (their weights are graph
+    inputs): the 28 talker layers one graph, the predictor's 5-layer stack another (one call per predictor
+    pass instead of five: each compiled call costs ~0.2 ms of guards and wrapper). The C++ wrapper
+    (`cpp_wrapper`) replaces inductor's Python glue around the kernels (buffer allocation, argument checks):
+    ~0.1 ms per call. Cold compile: ~2 minutes on 2 cores; inductor's cache makes later starts take seconds."""
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, REGION_GRAPHS)
     talker = model.talker
-    regions = [m for m in talker.modules() if isinstance(m, DecoderLayer)]
-    inside = {id(q) for layer in regions for q in layer.modules()}
+    regions = [talker.code_predictor.model, *talker.model.layers]
+    inside = {id(q) for region in regions for q in region.modules()}
     regions += [m for m in talker.modules() if isinstance(m, Int8Linear) and id(m) not in inside]
     for m in regions:
-        m.compile(fullgraph=True)
-    return len(regions)
+        m.compile(fullgraph=True, options={"cpp_wrapper": True})
+    model.choose = torch.compile(model.choose, fullgraph=True, options={"cpp_wrapper": True})
+    return len(regions) + 1
 
 
 KV_BUCKET = 64  # attended cache length is rounded up to this (CUDA graphs: CUDA_KV_BUCKET), so few shapes occur

@@ -8,8 +8,9 @@ q = round(w / scale) in [-127, 127], so y = (x @ q^T) * scale (+ bias).
 Two kernels, chosen by where the layer runs:
 - inside a compiled decode step (`torch.compile`, inductor's CPU codegen) the product is written as an
   elementwise multiply and a sum over the input dimension (`_int8_gemv`). Inductor turns that into one
-  vectorised loop per output channel that loads 16 (AVX-512) or 8 (AVX2) int8 weights at a time, widens them
-  and accumulates in float32: the int8 bytes are read once and nothing is materialised. Each output is reduced
+  vectorised loop over the output channels that loads 16 (AVX-512) or 8 (AVX2) int8 weights at a time, widens
+  them and accumulates in float32, several channels (or rows) per step: the int8 bytes are read once and
+  nothing is materialised. Each output is reduced
   over K in the same order whatever the number of rows, so a row's result does not depend on its neighbours
   (the batching guarantee). PyTorch's own `_weight_int8pack_mm` is not used: on this CPU it only vectorises bfloat16
   activations and then runs at about the speed of a bfloat16 GEMV (benchmarks/kernels.py measures it).
@@ -31,6 +32,12 @@ from tts.model import cpu_isa
 # The multiply-and-sum form is unrolled per row (static Python loop in the traced graph), so it is meant for the
 # few rows of a decode step (slots x at most 2 tokens); prompt chunks always take the GEMM.
 REDUCTION_MAX_ROWS = 64
+# Independent float accumulators each step of the GEMV loop should feed. Inductor fuses sums of one shape into
+# one loop, so rows already give one accumulator each; with fewer rows than this the output channels are also
+# cut into equal blocks written as separate sums. With one accumulator the loop waits on the float add's
+# latency, not on memory (a 0.6B decoder layer, 1 row, 2 threads: docs/benchmarks.md "Kernels"). Each
+# output's own sum is unchanged, so a row gets the same bits whatever the blocks or the row count.
+GEMV_ACCUMULATORS = 4
 
 
 def has_int8(module: nn.Module) -> bool:
@@ -40,10 +47,16 @@ def has_int8(module: nn.Module) -> bool:
 def _int8_gemv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """x [rows, in] @ int8 weight [out, in]^T in float32, written for inductor: one multiply-and-sum over `in`
     per row. Inductor fuses the rows' reductions into one loop over the weight (each int8 vector is loaded
-    once and feeds every row's accumulator: 4 rows cost ~1.6x one row instead of 4x), and each row's sum runs
-    in the same order whatever the row count, so a row gets the same bits alone or in a batch."""
+    once and feeds every row's accumulator: 4 rows cost ~1.6x one row instead of 4x; below
+    GEMV_ACCUMULATORS rows, blocks of output channels add accumulators), and each output's sum runs in the same
+    order whatever the row count or blocks, so a row gets the same bits alone or in a batch."""
     w = weight.to(x.dtype)
-    return torch.stack([(x[r] * w).sum(-1, dtype=torch.float32) for r in range(x.shape[0])])
+    out, rows = weight.shape[0], x.shape[0]
+    chunks = max(1, GEMV_ACCUMULATORS // rows)
+    chunks = chunks if out % chunks == 0 else 1
+    part = out // chunks
+    return torch.stack([torch.cat([(x[r] * w[c * part:(c + 1) * part]).sum(-1, dtype=torch.float32)
+                                   for c in range(chunks)]) for r in range(rows)])
 
 
 def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

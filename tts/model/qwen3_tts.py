@@ -34,6 +34,8 @@ class Qwen3TTSModel(nn.Module):
         # Runtime tensors, built by allocate() on the weights' device (the module may be built on 'meta').
         self.suppress_mask = self.eos_mask = self.tts_pad = None
         self.state: SlotState | None = None
+        # The sampler of every codebook; compile_regions (tts/engine/runner.py) swaps in a compiled one.
+        self.choose = choose
 
     # ------------------------------------------------------------------ setup
     def allocate(self, slots: int, max_context: int, max_text: int) -> None:
@@ -93,7 +95,7 @@ class Qwen3TTSModel(nn.Module):
         processed = self._talker_logits(logits, st.seen[idx], st.repetition_penalty[idx],
                                         torch.zeros(1, dtype=torch.int64, device=logits.device))
         sampling = st.talker_sampling.select(idx)
-        code = choose(processed, sampling, st.seed[idx], torch.zeros_like(st.seed[idx]), stream=0)
+        code = self.choose(processed, sampling, st.seed[idx], torch.zeros_like(st.seed[idx]), stream=0)
         st.hidden[idx] = hidden_last.unsqueeze(0)
         st.code0[idx] = code
         st.seen[idx].scatter_(1, code.unsqueeze(1), True)
@@ -113,7 +115,7 @@ class Qwen3TTSModel(nn.Module):
         ar = torch.arange(rows, device=active.device)
 
         def sample_sub(logits: torch.Tensor, k: int) -> torch.Tensor:
-            return choose(logits, st.predictor_sampling, st.seed, st.step, stream=k)
+            return self.choose(logits, st.predictor_sampling, st.seed, st.step, stream=k)
 
         sub = talker.code_predictor(st.hidden, talker.codec(st.code0), sample_sub)
         codes = torch.cat((st.code0.unsqueeze(1), sub), dim=1)
@@ -128,7 +130,7 @@ class Qwen3TTSModel(nn.Module):
 
         logits = talker.codec_head(hidden).float()
         processed = self._talker_logits(logits, st.seen, st.repetition_penalty, st.step + 1)
-        nxt = choose(processed, st.talker_sampling, st.seed, st.step + 1, stream=0)
+        nxt = self.choose(processed, st.talker_sampling, st.seed, st.step + 1, stream=0)
 
         # Only active slots advance: a paused slot (its consumer is not reading) keeps its state exactly, and the
         # key/value it wrote at its unchanged position is rewritten by its next real step before being attended.
