@@ -11,7 +11,7 @@ in cache, and effective GB/s = weight bytes / time. Kernels:
 - int8 inductor GEMV: `tts.model.quantized.Int8Linear` inside `torch.compile` (the kernel `auto` uses).
 
 `--layers` adds whole compiled int8 decoder layers of the 0.6B shape (one token, as a decode step runs them,
-C++ wrapper as `compile_regions` builds them; ~1 GB of distinct layers, so the weights come from memory), once
+with the options `compile_regions` uses; ~1 GB of distinct layers, so the weights come from memory), once
 per `GEMV_ACCUMULATORS` setting: what the independent accumulators buy inside a real layer.
 """
 
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from benchmarks.engine_speed import cpu_model, measure_bandwidth
 from tts.checkpoint.config import DecoderDims
+from tts.engine.runner import REGION_OPTIONS
 from tts.model import quantized
 from tts.model.layers import DecoderLayer, KVCache, rope_table
 from tts.model.quantized import Int8Linear, quantize_linears, quantize_per_channel
@@ -95,7 +96,7 @@ def decoder_layers(gigabytes: float, accumulators: int) -> dict:
             for p in layer.parameters():
                 p.data.normal_(0, 0.02)
             quantize_linears(layer, torch.float32)
-            layer.compile(fullgraph=True, options={"cpp_wrapper": True})
+            layer.compile(fullgraph=True, options=REGION_OPTIONS)
             layers.append(layer)
     caches = [KVCache(1, dims.num_kv_heads, 16, dims.head_dim, torch.float32, "cpu") for _ in layers]
     cos, sin = (t[5].view(1, 1, -1) for t in rope_table(dims.head_dim, dims.rope_theta, 16))

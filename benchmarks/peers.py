@@ -6,7 +6,8 @@ Each engine runs in its own process under `taskset -c 0,1` with 2 threads, on th
 checkpoint and the same text (../shared/reference/cpu-peers.md's method): ours through benchmarks/engine_speed.py
 (talker + predictor per frame, codec per frame, first audio and its split) and benchmarks/concurrency.py (4
 concurrent streams against 1), vox through benchmarks/vox_peer.py in the benchmark-only venv (never imported
-here). Prints a markdown table with the CPU and the bandwidth measured in the same run.
+here). Prints a markdown table with the CPU and the bandwidth measured in the same run. OpenMP threads wait
+as the server's workers let them (`--omp-wait-policy default`) unless `passive` is asked for.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from benchmarks.engine_speed import DEFAULT_CKPT, cpu_model, ensure_checkpoint, measure_bandwidth
 
 PINNED = ["taskset", "-c", "0,1"]
-ENV = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+ENV = dict(os.environ)
 
 
 def _last_json(cmd: list[str]) -> dict:
@@ -54,7 +55,13 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=25)
     ap.add_argument("--streams", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--omp-wait-policy", choices=["default", "passive"], default="default",
+                    help="default: OpenMP threads spin briefly between parallel regions, as the server's workers "
+                         "run; passive: they sleep at once (what the test suite sets)")
     args = ap.parse_args()
+    ENV.pop("OMP_WAIT_POLICY", None)
+    if args.omp_wait_policy == "passive":
+        ENV["OMP_WAIT_POLICY"] = "PASSIVE"
     path = ensure_checkpoint(args.checkpoint)
     bandwidth = measure_bandwidth()
     rows = {}
@@ -68,7 +75,7 @@ def main() -> None:
                            str(args.tmod), "--threads", str(args.threads), "--frames", str(args.frames),
                            "--streams", str(args.streams)])
     print(f"\nCPU: {cpu_model()}; memory bandwidth {bandwidth:.1f} GB/s (1 GB float32 sum); {args.threads} threads, "
-          "taskset -c 0,1, one engine at a time")
+          f"taskset -c 0,1, OpenMP wait policy {args.omp_wait_policy}, one engine at a time")
     print("| engine / mode | first audio | talker + predictor per frame | codec per frame | total per 80 ms frame |")
     print("|---|---|---|---|---|")
     for name, r in rows.items():
