@@ -32,8 +32,8 @@ REGION_OPTIONS = {"cpp_wrapper": True, "cpp.enable_floating_point_contract_flag"
 
 
 def compile_regions(model: Qwen3TTSModel) -> int:
-    """Compile the code predictor's decoder stack, every talker decoder layer and every int8 head (fullgraph
-    each, C++ wrappers); the step around them stays eager. Returns how many modules were compiled.
+    """Compile the code predictor's decoder stack, every talker decoder layer, every int8 head and the sampler
+    (fullgraph each, REGION_OPTIONS); the step around them stays eager. Returns how many regions were compiled.
 
     Why not the whole step: with int8 linears every weight product is an inductor reduction instead of an
     extern GEMM, ~750 of them per frame, and inductor's fusion pass over one graph that size ran > 30 minutes
@@ -41,7 +41,8 @@ def compile_regions(model: Qwen3TTSModel) -> int:
     inputs): the 28 talker layers one graph, the predictor's 5-layer stack another (one call per predictor
     pass instead of five: each compiled call costs ~0.2 ms of guards and wrapper). The C++ wrapper
     (`cpp_wrapper`) replaces inductor's Python glue around the kernels (buffer allocation, argument checks):
-    ~0.1 ms per call. Cold compile: ~2 minutes on 2 cores; inductor's cache makes later starts take seconds."""
+    ~0.1 ms per call. Cold compile of a 1-slot engine: ~2.5 minutes on 2 cores (each further row bucket adds
+    its own graphs); inductor's cache makes later starts take seconds."""
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, REGION_GRAPHS)
     talker = model.talker
     regions = [talker.code_predictor.model, *talker.model.layers]

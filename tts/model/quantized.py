@@ -10,9 +10,8 @@ Two kernels, chosen by where the layer runs:
   elementwise multiply and a sum over the input dimension (`_int8_gemv`). Inductor turns that into one
   vectorised loop over the output channels that loads 16 (AVX-512) or 8 (AVX2) int8 weights at a time, widens
   them and accumulates in float32, several channels (or rows) per step: the int8 bytes are read once and
-  nothing is materialised. Each output is reduced
-  over K in the same order whatever the number of rows, so a row's result does not depend on its neighbours
-  (the batching guarantee). PyTorch's own `_weight_int8pack_mm` is not used: on this CPU it only vectorises bfloat16
+  nothing is materialised. Each output is reduced over K in the same order whatever the number of rows, so a
+  row's result does not depend on its neighbours (the batching guarantee). PyTorch's own `_weight_int8pack_mm` is not used: on this CPU it only vectorises bfloat16
   activations and then runs at about the speed of a bfloat16 GEMV (benchmarks/kernels.py measures it).
 - eagerly the weight is widened and multiplied with a GEMM, then scaled. Prompt chunks (more than two
   tokens per row: compute-bound) widen to bfloat16 where the CPU has native bf16 (AMX/AVX512-BF16: oneDNN's
