@@ -68,6 +68,19 @@ def test_int8_linear_matches_its_dequantized_float_linear():
     torch.testing.assert_close(q(x), x @ w.t() + lin.bias, rtol=2e-2, atol=2e-2)
 
 
+
+def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four():
+    """One row's outputs are summed in channel blocks (more accumulators), four rows' without: the same bits."""
+    from tts.engine.runner import REGION_OPTIONS
+
+    lin = Int8Linear.from_linear(nn.Linear(256, 96, bias=True), torch.float32)
+    compiled = torch.compile(lin, fullgraph=True, options=REGION_OPTIONS)
+    x = torch.randn(4, 1, 256)
+    with torch.inference_mode():
+        alone, among_four = compiled(x[:1]), compiled(x)
+    assert torch.equal(alone[0], among_four[0])
+    torch.testing.assert_close(among_four, lin(x), rtol=1e-5, atol=1e-5)
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_mode_loads_and_speaks(make_ckpt, preset):
     ckpt = make_ckpt(preset)
