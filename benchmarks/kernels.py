@@ -87,8 +87,6 @@ def kernels(rows: int, gigabytes: float) -> list[dict]:
 def decoder_layers(gigabytes: float, accumulators: int) -> dict:
     """ms per compiled int8 decoder layer (0.6B shape, 1 row, 1 token, 16 cached positions) with `accumulators`."""
     dims = DecoderDims(1024, 3072, 1, 16, 8, 128, 1e-6, 1e6)
-    quantized.GEMV_ACCUMULATORS = accumulators
-    torch._dynamo.reset()
     layers = []
     with torch.inference_mode():
         while sum(quantized_bytes(m) for m in layers) < gigabytes * 1e9:
@@ -108,7 +106,12 @@ def decoder_layers(gigabytes: float, accumulators: int) -> dict:
             for layer, cache in zip(layers, caches, strict=True):
                 layer(x, cos, sin, cache, slice(0, 1), pos, mask)
 
-    t = _time(run)
+    default, quantized.GEMV_ACCUMULATORS = quantized.GEMV_ACCUMULATORS, accumulators
+    torch._dynamo.reset()  # the layers trace at their first call: with this setting
+    try:
+        t = _time(run)
+    finally:
+        quantized.GEMV_ACCUMULATORS = default
     nbytes = sum(quantized_bytes(m) for m in layers)
     return {"kernel": f"int8 decoder layer, compiled, GEMV_ACCUMULATORS={accumulators}", "rows": 1,
             "ms_per_layer": t / len(layers) * 1e3, "gb_s": nbytes / t / 1e9}
@@ -123,7 +126,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--gigabytes", type=float, default=1.0, help="weights per kernel run (beyond any cache)")
-    ap.add_argument("--layers", action="store_true", help="also whole int8 decoder layers, GEMV_ACCUMULATORS 1 and 4")
+    ap.add_argument("--layers", action="store_true", help="also whole int8 decoder layers, one accumulator vs GEMV_ACCUMULATORS")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch._dynamo.config.cache_size_limit = 64  # every Int8Linear copy shares the one code object
