@@ -41,6 +41,7 @@ def test_auto_on_a_cpu_is_int8_with_a_compiled_step_and_float16_codec_convolutio
     codec = "float16" if cpu_isa.detect().avx512_fp16 else "float32"
     assert (p.talker, p.code_predictor, p.codec, p.activations, p.compile_step) == (
         "int8", "int8", codec, "float32", True)
+    assert p.prompt_copies == cpu_isa.detect().native_bf16  # bf16 prompt GEMMs only where bf16 is native
     assert p.machine  # the instruction sets it was chosen for are named
 
 
@@ -66,6 +67,16 @@ def test_int8_linear_matches_its_dequantized_float_linear():
     torch.testing.assert_close(q(x), x @ w.t() + lin.bias, rtol=1e-5, atol=1e-5)
     x = torch.randn(1, 9, 64)  # a prompt chunk: a bf16 GEMM where the CPU has native bf16 (activations round)
     torch.testing.assert_close(q(x), x @ w.t() + lin.bias, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.skipif(not cpu_isa.detect().native_bf16, reason="prompt copies exist only for native bf16 GEMMs")
+def test_a_kept_prompt_copy_gives_a_prompt_the_same_bits_as_widening_each_time():
+    q = Int8Linear.from_linear(nn.Linear(64, 48, bias=True), torch.float32)
+    x = torch.randn(1, 9, 64)
+    widened = q(x)
+    assert q.keep_prompt_copy() and q.prompt_weight.dtype == torch.bfloat16
+    assert torch.equal(q(x), widened)
+    assert "prompt_weight" not in q.state_dict()  # made at load, never saved
 
 
 

@@ -26,7 +26,7 @@ from tts.codec.decoder import CodecDecoder
 from tts.engine.engine import Engine
 from tts.engine.memory import plan_cache
 from tts.engine.precision import Precision, choose_precision
-from tts.model.quantized import quantize_linears
+from tts.model.quantized import Int8Linear, quantize_linears
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.prompt.tokenizer import TextTokenizer
 from tts.voices.registry import VoiceRegistry
@@ -76,10 +76,16 @@ def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: 
 def quantize_components(acoustic: Qwen3TTSModel, precision: Precision) -> None:
     """Store the linear weights of the talker and/or code predictor as int8, as `precision` says (from the
     float weights just loaded: no separate files). Embeddings, norms and the text projection (prompt only)
-    stay in the activation dtype."""
+    stay in the activation dtype. With `prompt_copies` the talker's int8 layers also keep the bf16 copies its
+    prompt chunks multiply with (the code predictor never runs a prompt chunk)."""
     dtype, talker = precision.activation_dtype, acoustic.talker
     if precision.talker == "int8":
         quantize_linears(talker, dtype, skip=("code_predictor", "text_projection"))
+        if precision.prompt_copies:
+            kept = [m.prompt_weight for name, m in talker.named_modules()
+                    if isinstance(m, Int8Linear) and not name.startswith("code_predictor") and m.keep_prompt_copy()]
+            log.info("talker keeps bfloat16 copies of %d int8 weights for prompt chunks (%.0f MB)", len(kept),
+                     sum(w.numel() * w.element_size() for w in kept) / 1e6)
     if precision.code_predictor == "int8":
         quantize_linears(talker.code_predictor, dtype)
 

@@ -18,6 +18,10 @@ Two kernels, chosen by where the layer runs:
   bf16 GEMM, ~4x the float32 GEMM at 32 rows on this project's Xeon; int8 values are exact in bf16, only the
   activations round); otherwise, and always for decode rows, to the activation dtype. An uncompiled int8 step
   is therefore no faster than float32 for one row; the fast path is the compiled step.
+  Widening a layer's weights costs about a third of a prompt chunk's time (a 61-token prompt through the
+  0.6B talker: ~250 ms, ~180 ms from kept copies; docs/benchmarks.md), so a layer can keep its bfloat16 copy
+  (`keep_prompt_copy`: twice the int8 bytes more memory). The copy holds the same values the widening makes,
+  so prompts give the same bits either way.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class Int8Linear(nn.Module):
         self.register_buffer("weight", weight)
         self.register_buffer("scale", scale)
         self.register_buffer("bias", bias)
+        self.register_buffer("prompt_weight", None, persistent=False)  # see keep_prompt_copy
         on_bf16_units = weight.device.type == "cuda" or (weight.device.type == "cpu" and cpu_isa.detect().native_bf16)
         self.prompt_gemm_dtype = torch.bfloat16 if on_bf16_units else None
 
@@ -85,6 +90,14 @@ class Int8Linear(nn.Module):
         bias = linear.bias.detach().to(dtype) if linear.bias is not None else None
         return cls(q, scale, bias)
 
+    def keep_prompt_copy(self) -> bool:
+        """Keep the weight widened to the prompt GEMM's dtype, so prompt chunks skip the widening; returns
+        whether there is such a GEMM (a CPU without native bf16 widens to the activations, nothing to keep)."""
+        if self.prompt_gemm_dtype is None:
+            return False
+        self.prompt_weight = self.weight.to(self.prompt_gemm_dtype)
+        return True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // x.shape[-1]
         # Decode steps carry at most 2 tokens per row (the predictor's first pass); prompt chunks carry more.
@@ -93,7 +106,8 @@ class Int8Linear(nn.Module):
             y = _int8_gemv(x.reshape(rows, x.shape[-1]), self.weight).view(*x.shape[:-1], self.out_features)
         elif prompt and self.prompt_gemm_dtype is not None:
             gemm = self.prompt_gemm_dtype
-            y = F.linear(x.to(gemm), self.weight.to(gemm)).float()
+            w = self.prompt_weight if self.prompt_weight is not None else self.weight.to(gemm)
+            y = F.linear(x.to(gemm), w).float()
         else:
             # Widened into the [in, out] row-major layout: with it MKL rounds a row the same way for any row
             # count from 2 to 32 (see store_linear_weights_transposed), which the row-bucketed step relies on.
