@@ -43,8 +43,10 @@ def ensure_checkpoint(path: Path) -> Path:
 
 
 def _bytes(module: torch.nn.Module) -> int:
-    """Stored bytes of a module's weights (parameters and buffers: int8 linears keep theirs as buffers)."""
-    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+    """Stored bytes of the weights a decode step reads (parameters and buffers: int8 linears keep theirs as
+    buffers; their bfloat16 prompt copies, read only by prompt chunks, are left out)."""
+    return sum(t.numel() * t.element_size() for name, t in (*module.named_parameters(), *module.named_buffers())
+               if not name.endswith("prompt_weight"))
 
 
 def frame_bytes(engine: Engine) -> tuple[int, int]:

@@ -11,8 +11,8 @@ in cache, and effective GB/s = weight bytes / time. Kernels:
 - int8 inductor GEMV: `tts.model.quantized.Int8Linear` inside `torch.compile` (the kernel `auto` uses).
 
 `--layers` adds whole compiled int8 decoder layers of the 0.6B shape (one token, as a decode step runs them,
-with the options `compile_regions` uses; ~1 GB of distinct layers, so the weights come from memory), once
-per `GEMV_ACCUMULATORS` setting: what the independent accumulators buy inside a real layer.
+with the options `compile_regions` uses; ~1 GB of distinct layers, so the weights come from memory), at 1
+and 4 rows, once per `GEMV_ACCUMULATORS` setting: what the independent accumulators buy inside a real layer.
 """
 
 from __future__ import annotations
@@ -84,8 +84,9 @@ def kernels(rows: int, gigabytes: float) -> list[dict]:
     return out
 
 
-def decoder_layers(gigabytes: float, accumulators: int) -> dict:
-    """ms per compiled int8 decoder layer (0.6B shape, 1 row, 1 token, 16 cached positions) with `accumulators`."""
+def decoder_layers(gigabytes: float, accumulators: int, rows: int) -> dict:
+    """ms per compiled int8 decoder layer (0.6B shape, `rows` rows of 1 token, 16 cached positions) with
+    `accumulators`."""
     dims = DecoderDims(1024, 3072, 1, 16, 8, 128, 1e-6, 1e6)
     layers = []
     with torch.inference_mode():
@@ -96,15 +97,15 @@ def decoder_layers(gigabytes: float, accumulators: int) -> dict:
             quantize_linears(layer, torch.float32)
             layer.compile(fullgraph=True, options=REGION_OPTIONS)
             layers.append(layer)
-    caches = [KVCache(1, dims.num_kv_heads, 16, dims.head_dim, torch.float32, "cpu") for _ in layers]
-    cos, sin = (t[5].view(1, 1, -1) for t in rope_table(dims.head_dim, dims.rope_theta, 16))
-    pos, mask = torch.full((1, 1), 5), torch.ones(1, 1, 1, 16, dtype=torch.bool)
-    x = torch.randn(1, 1, dims.hidden_size)
+    caches = [KVCache(rows, dims.num_kv_heads, 16, dims.head_dim, torch.float32, "cpu") for _ in layers]
+    cos, sin = (t[5].view(1, 1, -1).expand(rows, 1, -1) for t in rope_table(dims.head_dim, dims.rope_theta, 16))
+    pos, mask = torch.full((rows, 1), 5), torch.ones(rows, 1, 1, 16, dtype=torch.bool)
+    x = torch.randn(rows, 1, dims.hidden_size)
 
     def run() -> None:
         with torch.inference_mode():
             for layer, cache in zip(layers, caches, strict=True):
-                layer(x, cos, sin, cache, slice(0, 1), pos, mask)
+                layer(x, cos, sin, cache, slice(0, rows), pos, mask)
 
     default, quantized.GEMV_ACCUMULATORS = quantized.GEMV_ACCUMULATORS, accumulators
     torch._dynamo.reset()  # the layers trace at their first call: with this setting
@@ -113,7 +114,7 @@ def decoder_layers(gigabytes: float, accumulators: int) -> dict:
     finally:
         quantized.GEMV_ACCUMULATORS = default
     nbytes = sum(quantized_bytes(m) for m in layers)
-    return {"kernel": f"int8 decoder layer, compiled, GEMV_ACCUMULATORS={accumulators}", "rows": 1,
+    return {"kernel": f"int8 decoder layer, compiled, GEMV_ACCUMULATORS={accumulators}", "rows": rows,
             "ms_per_layer": t / len(layers) * 1e3, "gb_s": nbytes / t / 1e9}
 
 
@@ -126,7 +127,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--gigabytes", type=float, default=1.0, help="weights per kernel run (beyond any cache)")
-    ap.add_argument("--layers", action="store_true", help="also whole int8 decoder layers, one accumulator vs GEMV_ACCUMULATORS")
+    ap.add_argument("--layers", action="store_true", help="also whole int8 decoder layers at 1 and 4 rows, GEMV_ACCUMULATORS 1, 4 and the default")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch._dynamo.config.cache_size_limit = 64  # every Int8Linear copy shares the one code object
@@ -137,11 +138,12 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['kernel']} | {r['rows']} | {r['ms_per_matrix']:.3f} | {r['gb_s']:.1f} | {r['gb_s'] / bandwidth:.0%} |")
-    layers = [decoder_layers(args.gigabytes, c) for c in (1, quantized.GEMV_ACCUMULATORS)] if args.layers else []
+    settings = sorted({1, 4, quantized.GEMV_ACCUMULATORS})
+    layers = [decoder_layers(args.gigabytes, c, n) for n in (1, 4) for c in settings] if args.layers else []
     if layers:
-        print("\n| whole layer | ms per layer (15.7 MB int8) | effective GB/s | of bandwidth |\n|---|---|---|---|")
+        print("\n| whole layer | rows | ms per layer (15.7 MB int8) | effective GB/s | of bandwidth |\n|---|---|---|---|---|")
     for r in layers:
-        print(f"| {r['kernel']} | {r['ms_per_layer']:.3f} | {r['gb_s']:.1f} | {r['gb_s'] / bandwidth:.0%} |")
+        print(f"| {r['kernel']} | {r['rows']} | {r['ms_per_layer']:.3f} | {r['gb_s']:.1f} | {r['gb_s'] / bandwidth:.0%} |")
     print(json.dumps({"bandwidth_gb_s": bandwidth, "kernels": rows, "layers": layers}))
 
 

@@ -81,7 +81,7 @@ def test_a_kept_prompt_copy_gives_a_prompt_the_same_bits_as_widening_each_time()
 
 
 def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four():
-    """One row's outputs are summed in channel blocks (more accumulators), four rows' without: the same bits."""
+    """One row's outputs are summed in more channel blocks (accumulators) than four rows': the same bits."""
     from tts.engine.runner import REGION_OPTIONS
 
     lin = Int8Linear.from_linear(nn.Linear(256, 96, bias=True), torch.float32)

@@ -37,10 +37,14 @@ from tts.model import cpu_isa
 REDUCTION_MAX_ROWS = 64
 # Independent float accumulators each step of the GEMV loop should feed. Inductor fuses sums of one shape into
 # one loop, so rows already give one accumulator each; with fewer rows than this the output channels are also
-# cut into equal blocks written as separate sums. With one accumulator the loop waits on the float add's
-# latency, not on memory (a 0.6B decoder layer, 1 row, 2 threads: docs/benchmarks.md "Kernels"). Each
+# cut into equal blocks written as separate sums. Each accumulator's chain of adds waits on the previous add's
+# latency, so too few of them leave the loop bound by latency, not by memory or instructions: a compiled
+# 0.6B decoder layer on 2 AVX-512 cores took 1.74 ms with one (1 row) and 1.25 ms with four; at 4 rows (one
+# per row) 2.5-3.1 ms, and 1.6-2.0 ms with eight or sixteen (two or four blocks per row), while 1 row stayed
+# 1.15-1.25 ms with eight (benchmarks/kernels.py --layers, docs/benchmarks.md "Kernels"). AVX-512 has 32
+# vector registers for 8 accumulators and their operands; AVX2's 16 would spill, so it keeps 4. Each
 # output's own sum is unchanged, so a row gets the same bits whatever the blocks or the row count.
-GEMV_ACCUMULATORS = 4
+GEMV_ACCUMULATORS = 8 if cpu_isa.detect().vector == "AVX512" else 4
 
 
 def has_int8(module: nn.Module) -> bool:
@@ -50,8 +54,8 @@ def has_int8(module: nn.Module) -> bool:
 def _int8_gemv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """x [rows, in] @ int8 weight [out, in]^T in float32, written for inductor: one multiply-and-sum over `in`
     per row. Inductor fuses the rows' reductions into one loop over the weight (each int8 vector is loaded
-    once and feeds every row's accumulator: 4 rows cost ~1.6x one row instead of 4x; below
-    GEMV_ACCUMULATORS rows, blocks of output channels add accumulators), and each output's sum runs in the same
+    once and feeds every row's accumulator; below GEMV_ACCUMULATORS rows, blocks of output channels add
+    accumulators), and each output's sum runs in the same
     order whatever the row count or blocks, so a row gets the same bits alone or in a batch."""
     w = weight.to(x.dtype)
     out, rows = weight.shape[0], x.shape[0]
