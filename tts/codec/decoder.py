@@ -104,19 +104,25 @@ class CodecDecoder(nn.Module):
         return self.pre_transformer.input_proj.weight.dtype
 
     def use_float16_convolutions(self) -> int:
-        """Store every convolution and transposed convolution after the transformer (and the pre-conv) in
-        float16; returns how many. Their inputs are rounded to float16, their products accumulate in float32
-        inside oneDNN/MKL, and their outputs return to the activation dtype; SnakeBeta, the ConvNeXt norms and
-        MLPs, residual sums, the transformer and the streaming state stay float32.
+        """Store the convolutions that run as GEMMs in float16: every transposed convolution and every
+        convolution wide enough for the im2col GEMM (`CausalConv1d.gemm`, the pre-conv included); returns how
+        many. Their inputs are rounded to float16, their products accumulate in float32 inside oneDNN/MKL, and
+        their outputs return to the activation dtype; the narrow convolutions (oneDNN's direct kernels),
+        SnakeBeta, the ConvNeXt norms and MLPs, residual sums, the transformer and the streaming state stay
+        float32.
 
-        Why float16 and not bfloat16: the convolutions are ~90 % of the codec's 5 GFLOP per frame, and a CPU
-        with AVX512-FP16 runs them in half precision ~1.6x faster (this project's Sapphire Rapids). bfloat16's
-        8-bit mantissa costs too much: 31.7 dB SNR against float32 with the same convolutions in bf16 (26.5 dB
-        for the whole codec in bf16), float16's 11 bits give 49.7 dB (the quality gate asks >= 40; measured on
-        the real-dimension random codec by tools/quality_gate.py). A CPU without native float16 would emulate
-        it, far slower than float32: `auto` chooses this only where the CPU has AVX512-FP16."""
-        convs = [m for name, m in self.named_modules()  # the quantizer's 1x1 projections run as float32 linears
-                 if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)) and not name.startswith("quantizer.")]
+        Why only those: the GEMMs with few rows (wide early stages, one frame) are bound by their weights'
+        bytes, which float16 halves; oneDNN's direct float16 kernels for the narrow late stages are slower than
+        its float32 ones on this project's Sapphire Rapids (96 channels x 1926 samples, kernel 7: 2.26 vs
+        1.57 ms for 1 slot, 7.94 vs 5.53 ms for 4), so with every convolution in float16 a 4-slot codec step
+        took 229 ms, with these only 170 ms (1 slot: 76 vs 77 ms; docs/benchmarks.md). Why float16 and not
+        bfloat16: bfloat16's 8-bit mantissa costs too much (31.7 dB SNR against float32 with the convolutions
+        in bf16, 35.4 dB with only the GEMM ones, 26.5 dB for the whole codec); float16's 11 bits give 49.8 dB
+        (the quality gate asks >= 40; tools/quality_gate.py on the real-dimension random codec). A CPU without
+        native float16 would emulate it, far slower than float32: `auto` chooses this only where the CPU has
+        AVX512-FP16."""
+        convs = [m.conv for m in self.modules()
+                 if isinstance(m, CausalTransConv1d) or (isinstance(m, CausalConv1d) and m.gemm)]
         for m in convs:
             m.to(torch.float16)
         return len(convs)

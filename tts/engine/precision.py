@@ -21,8 +21,9 @@ faster than float32 there:
   0.6B model for 0.9 GB more memory (the same bits: the copies hold the widening's values);
   bfloat16 is not chosen: it streams twice int8's bytes and, without native bf16 (AMX or AVX512-BF16), is
   emulated and slower than float32;
-- codec: its convolutions in float16 (everything else float32) where the CPU has AVX512-FP16: ~1.6x faster,
-  49.7 dB SNR against float32. Elsewhere float32: bfloat16 fails the 40 dB gate (26.5 dB whole codec, 31.7 dB
+- codec: the convolutions that run as GEMMs (wide ones and the transposed ones) in float16, everything else
+  float32, where the CPU has AVX512-FP16: they stream half the bytes; 49.8 dB SNR against float32
+  (`CodecDecoder.use_float16_convolutions` says which and why). Elsewhere float32: bfloat16 fails the 40 dB gate (26.5 dB whole codec, 31.7 dB
   with only the convolutions in bf16) and float16 without native units is emulated, far slower than float32.
 On CUDA, `auto` is bfloat16 everywhere but the codec (float32).
 """
@@ -51,7 +52,7 @@ def default_dtype(dtype: str, device: torch.device) -> str:
 class Precision:
     talker: str  # "float32" | "bfloat16" | "int8"
     code_predictor: str
-    codec: str  # "float32" | "bfloat16" | "float16" (its convolutions in float16, the rest float32)
+    codec: str  # "float32" | "bfloat16" | "float16" (its GEMM convolutions in float16, the rest float32)
     activations: str  # dtype of the talker's and predictor's activations, caches and unquantised weights
     machine: str  # the instruction sets the choice was made for, e.g. "AVX512 + AMX-BF16, ..."
     reason: str  # why: the flags as given, or what `auto` saw
@@ -99,7 +100,7 @@ def choose_precision(*, dtype: str = "auto", codec_dtype: str = "float32", quant
     if device.type == "cuda":
         return Precision("bfloat16", "bfloat16", "float32", "bfloat16", machine, "auto: CUDA", quantization)
     isa = cpu_isa.detect()
-    codec, why = ("float16", "float16 codec convolutions (AVX512-FP16)") if isa.avx512_fp16 else (
+    codec, why = ("float16", "float16 codec GEMM convolutions (AVX512-FP16)") if isa.avx512_fp16 else (
         "float32", "float32 codec (no native float16; bf16 fails the 40 dB gate)")
     return Precision("int8", "int8", codec, "float32", machine,
                      f"auto: int8 GEMV from inductor in the compiled step, {why}", quantization, compile_step=True,
