@@ -5,6 +5,7 @@ errors a user can cause."""
 from __future__ import annotations
 
 import json
+import zlib
 
 import numpy as np
 import pytest
@@ -52,7 +53,7 @@ def _oracle_codes(oracle, wav, ref_text, text, x_vector_only):
 ])
 def test_clone_codes_and_pcm_equal_oracle(engine, oracle_for, name, seconds, ref_text, text, x_vector_only, branch):
     oracle = oracle_for("tiny-base")
-    wav = voice_like(hash(name) % 1000, 24000, seconds)
+    wav = voice_like(zlib.crc32(name.encode()) % 1000, 24000, seconds)  # hash() differs per process
     voice = engine.voices.register(name, (wav, 24000), ref_text=ref_text, x_vector_only=x_vector_only)
     item, expected = _oracle_codes(oracle, wav, ref_text, text, x_vector_only)
     assert (voice.x_vector - item.ref_spk_embedding.float()).abs().max() <= 1e-4
