@@ -80,7 +80,6 @@ def test_a_kept_prompt_copy_gives_a_prompt_the_same_bits_as_widening_each_time()
     assert "prompt_weight" not in q.state_dict()  # made at load, never saved
 
 
-
 def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four():
     """One row's outputs are summed in more channel blocks (accumulators) than four rows': the same bits."""
     from tts.engine.runner import REGION_OPTIONS

@@ -117,7 +117,7 @@ class CodecDecoder(nn.Module):
         1.57 ms for 1 slot, 7.94 vs 5.53 ms for 4), so with every convolution in float16 a 4-slot codec step
         took 229 ms, with these only 170 ms (1 slot: 76 vs 77 ms; docs/benchmarks.md). Why float16 and not
         bfloat16: bfloat16's 8-bit mantissa costs too much (31.7 dB SNR against float32 with the convolutions
-        in bf16, 35.4 dB with only the GEMM ones, 26.5 dB for the whole codec); float16's 11 bits give 49.8 dB
+        in bf16, 35.4 dB with only the GEMM ones, 26.5 dB for the whole codec); float16's 11 bits give 49.9 dB
         (the quality gate asks >= 40; tools/quality_gate.py on the real-dimension random codec). A CPU without
         native float16 would emulate it, far slower than float32: `auto` chooses this only where the CPU has
         AVX512-FP16."""
