@@ -82,8 +82,9 @@ def quantize_components(acoustic: Qwen3TTSModel, precision: Precision) -> None:
     if precision.talker == "int8":
         quantize_linears(talker, dtype, skip=("code_predictor", "text_projection"))
         if precision.prompt_copies:
-            kept = [m.prompt_weight for name, m in talker.named_modules()
-                    if isinstance(m, Int8Linear) and not name.startswith("code_predictor") and m.keep_prompt_copy()]
+            layers = [m for name, m in talker.named_modules()
+                      if isinstance(m, Int8Linear) and not name.startswith("code_predictor")]
+            kept = [m.prompt_weight for m in layers if m.keep_prompt_copy()]
             log.info("talker keeps bfloat16 copies of %d int8 weights for prompt chunks (%.0f MB)", len(kept),
                      sum(w.numel() * w.element_size() for w in kept) / 1e6)
     if precision.code_predictor == "int8":

@@ -17,8 +17,9 @@ faster than float32 there:
   of float32's bytes. Uncompiled, int8 weights go through a widening GEMM that is no faster than float32, so
   `auto` always compiles (cold: minutes on 2 cores; inductor's on-disk cache makes later starts take seconds).
   Where the CPU has native bf16, the talker also keeps bfloat16 copies of its int8 weights for prompt chunks
-  (`prompt_copies`): a prompt then skips widening every layer's weights, ~70 ms less to first audio on the
-  0.6B model for 0.9 GB more memory (the same bits: the copies hold the widening's values);
+  (`prompt_copies`): a prompt then skips widening every layer's weights (0.6B model, the benchmark prompt:
+  prefill ~250 -> ~180 ms in A/B runs) for 0.9 GB more memory (the same bits: the copies hold the widening's
+  values);
   bfloat16 is not chosen: it streams twice int8's bytes and, without native bf16 (AMX or AVX512-BF16), is
   emulated and slower than float32;
 - codec: the convolutions that run as GEMMs (wide ones and the transposed ones) in float16, everything else
