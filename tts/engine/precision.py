@@ -25,7 +25,8 @@ faster than float32 there:
 - codec: the convolutions that run as GEMMs (wide ones and the transposed ones) in float16, everything else
   float32, where the CPU has AVX512-FP16: they stream half the bytes; 49.9 dB SNR against float32
   (`CodecDecoder.use_float16_convolutions` says which and why). Elsewhere float32: bfloat16 fails the 40 dB
-  gate (26.5 dB whole codec, 31.7 dB with only the convolutions in bf16) and float16 without native units is emulated, far slower than float32.
+  gate (26.5 dB whole codec, 31.7 dB with only the convolutions in bf16) and float16 without native units is
+  emulated, far slower than float32.
 On CUDA, `auto` is bfloat16 everywhere but the codec (float32).
 """
 

@@ -11,17 +11,18 @@ Two kernels, chosen by where the layer runs:
   vectorised loop over the output channels that loads 16 (AVX-512) or 8 (AVX2) int8 weights at a time, widens
   them and accumulates in float32, several channels (or rows) per step: the int8 bytes are read once and
   nothing is materialised. Each output is reduced over K in the same order whatever the number of rows, so a
-  row's result does not depend on its neighbours (the batching guarantee). PyTorch's own `_weight_int8pack_mm` is not used: on this CPU it only vectorises bfloat16
-  activations and then runs at about the speed of a bfloat16 GEMV (benchmarks/kernels.py measures it).
+  row's result does not depend on its neighbours (the batching guarantee). PyTorch's own
+  `_weight_int8pack_mm` is not used: on this CPU it only vectorises bfloat16 activations and then runs at
+  about the speed of a bfloat16 GEMV (benchmarks/kernels.py measures it).
 - eagerly the weight is widened and multiplied with a GEMM, then scaled. Prompt chunks (more than two
   tokens per row: compute-bound) widen to bfloat16 where the CPU has native bf16 (AMX/AVX512-BF16: oneDNN's
   bf16 GEMM, ~4x the float32 GEMM at 32 rows on this project's Xeon; int8 values are exact in bf16, only the
   activations round); otherwise, and always for decode rows, to the activation dtype. An uncompiled int8 step
   is therefore no faster than float32 for one row; the fast path is the compiled step.
-  Widening a layer's weights costs about a third of a prompt chunk's time (a 61-token prompt through the
-  0.6B talker: ~250 ms, ~180 ms from kept copies; docs/benchmarks.md), so a layer can keep its bfloat16 copy
-  (`keep_prompt_copy`: twice the int8 bytes more memory). The copy holds the same values the widening makes,
-  so prompts give the same bits either way.
+  Widening a layer's weights costs over a quarter of a prompt chunk's time (61 tokens through one 0.6B layer:
+  2.7 of 9.6 ms, eager; a whole prompt through the 0.6B talker: ~250 ms, ~180 ms from kept copies;
+  docs/benchmarks.md), so a layer can keep its bfloat16 copy (`keep_prompt_copy`: twice the int8 bytes more
+  memory). The copy holds the same values the widening makes, so prompts give the same bits either way.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ REDUCTION_MAX_ROWS = 64
 # one loop, so rows already give one accumulator each; with fewer rows than this the output channels are also
 # cut into equal blocks written as separate sums. Each accumulator's chain of adds waits on the previous add's
 # latency, so too few of them leave the loop bound by latency, not by memory or instructions: a compiled
-# 0.6B decoder layer on 2 AVX-512 cores took 1.74 ms with one (1 row) and 1.25 ms with four; at 4 rows (one
-# per row) 2.5-3.1 ms, and 1.6-2.0 ms with eight or sixteen (two or four blocks per row), while 1 row stayed
-# 1.15-1.25 ms with eight (benchmarks/kernels.py --layers, docs/benchmarks.md "Kernels"). AVX-512 has 32
-# vector registers for 8 accumulators and their operands; AVX2's 16 would spill, so it keeps 4. Each
-# output's own sum is unchanged, so a row gets the same bits whatever the blocks or the row count.
+# 0.6B decoder layer on 2 AVX-512 cores took 1.56 / 1.26 / 0.99 ms with one / four / eight at 1 row, and
+# 2.75 / 2.83 / 1.68 ms at 4 rows, where four meant one per row (benchmarks/kernels.py --layers,
+# docs/benchmarks.md "Kernels"; sixteen was no better than eight). AVX-512 has 32 vector registers for 8
+# accumulators and their operands; AVX2's 16 would spill, so it keeps 4 (not measured: no AVX2 machine yet).
+# Each output's own sum is unchanged, so a row gets the same bits whatever the blocks or the row count.
 GEMV_ACCUMULATORS = 8 if cpu_isa.detect().vector == "AVX512" else 4
 
 
