@@ -104,10 +104,21 @@ def load_weights(module: nn.Module, file: Path, dtype: torch.dtype, device: torc
             problems = _mismatches(expected, found)
             if problems:
                 raise CheckpointError(f"{file} does not match the config: " + "; ".join(problems))
-            state = {k[len(prefix):]: f.get_tensor(k).to(device=device, dtype=dtype) for k in expected}
+            state = {k[len(prefix):]: _aligned(f.get_tensor(k).to(device=device, dtype=dtype)) for k in expected}
     except SafetensorError as e:
         raise CheckpointError(f"{file}: cannot read safetensors file ({e})") from e
     module.load_state_dict(state, strict=True, assign=True)
+
+
+# PyTorch's CPU allocator aligns to 64 bytes; a tensor read straight from a safetensors file (no cast) lies
+# wherever the file put it. MKL and oneDNN round some products differently for a misaligned operand (seen on
+# an AMD EPYC Zen 5: the same codec weights, saved with one key fewer, decoded 1.6e-6 apart), so a checkpoint's
+# bits would depend on its byte layout. Copying those tensors makes them the same bits whatever the file.
+WEIGHT_ALIGNMENT = 64
+
+
+def _aligned(t: torch.Tensor) -> torch.Tensor:
+    return t.clone() if t.device.type == "cpu" and t.data_ptr() % WEIGHT_ALIGNMENT else t
 
 
 def _mismatches(expected: dict[str, tuple], found: dict[str, tuple]) -> list[str]:
