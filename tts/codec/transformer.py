@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from tts.checkpoint.config import DecoderDims
 from tts.model.layers import DecoderLayer, RMSNorm, apply_rope, inv_frequencies, rope_angles
@@ -46,7 +47,12 @@ class Attention(nn.Module):
         v = torch.cat((v_cache, v), dim=2)
         k_cache.copy_(k[:, :, t:])
         v_cache.copy_(v[:, :, t:])
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
+        # The math kernel, not the CPU flash kernel: the flash kernel's result for a slot depends on which
+        # thread computed it (seen on an AMD EPYC Zen 5 with 2 threads: the same stream in slot 0 and slot 5 gave
+        # different bits), which would make a stream's samples depend on its neighbours; the math kernel's
+        # batched GEMMs do not (1e-7 apart from the flash kernel, tests/tts/test_codec_decoder.py).
+        with sdpa_kernel(SDPBackend.MATH):
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
         return self.o_proj(out.transpose(1, 2).reshape(b, t, self.heads * self.head_dim))
 
 
@@ -84,7 +90,7 @@ class PreTransformer(nn.Module):
     def forward(self, x: torch.Tensor, pos: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
         """x: [B, T, latent]; pos: [B] position of each slot's first new frame; state: `state_shapes` tensors."""
         cos, sin, mask = self._rope_and_mask(pos, x.shape[1], x.dtype)
-        h = F.linear(x, self.input_proj.weight, self.input_proj.bias)
+        h = self.input_proj(x)
         for i, layer in enumerate(self.layers):
             h = layer(h, cos, sin, mask, state[2 * i], state[2 * i + 1])
         return self.output_proj(self.norm(h))
