@@ -83,7 +83,9 @@ def cpu_model() -> str:
         name = "unknown CPU"
     from tts.model.cpu_isa import detect
 
-    return f"{name}, {os.cpu_count()} vCPU, {detect().describe()}"
+    capped = [f"{k}={os.environ[k]}" for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+              if k in os.environ]  # an instruction-set cap (the AVX2 path measured on a wider CPU) is part of the figure
+    return f"{name}, {os.cpu_count()} vCPU, {detect().describe()}" + (f" (capped: {', '.join(capped)})" if capped else "")
 
 
 def time_ours(engine: Engine, frames: int) -> dict:

@@ -12,7 +12,9 @@ in cache, and effective GB/s = weight bytes / time. Kernels:
 
 `--layers` adds whole compiled int8 decoder layers of the 0.6B shape (one token, as a decode step runs them,
 with the options `compile_regions` uses; ~1 GB of distinct layers, so the weights come from memory), at 1
-and 4 rows, once per `GEMV_ACCUMULATORS` setting: what the independent accumulators buy inside a real layer.
+and 4 rows, once per `GEMV_ACCUMULATORS` setting (`--accumulators`; by default 1, 4 and this CPU's own): what
+the independent accumulators buy inside a real layer. Under `ATEN_CPU_CAPABILITY=avx2` inductor writes AVX2
+code (16 vector registers), which is how the AVX2 setting is measured on an AVX-512 machine.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import torch.nn.functional as F
 from benchmarks.engine_speed import cpu_model, measure_bandwidth
 from tts.checkpoint.config import DecoderDims
 from tts.engine.runner import REGION_OPTIONS
-from tts.model import quantized
+from tts.model import gemv
 from tts.model.layers import DecoderLayer, KVCache, rope_table
 from tts.model.quantized import Int8Linear, quantize_linears, quantize_per_channel
 
@@ -107,12 +109,12 @@ def decoder_layers(gigabytes: float, accumulators: int, rows: int) -> dict:
             for layer, cache in zip(layers, caches, strict=True):
                 layer(x, cos, sin, cache, slice(0, rows), pos, mask)
 
-    default, quantized.GEMV_ACCUMULATORS = quantized.GEMV_ACCUMULATORS, accumulators
+    default, gemv.GEMV_ACCUMULATORS = gemv.GEMV_ACCUMULATORS, accumulators
     torch._dynamo.reset()  # the layers trace at their first call: with this setting
     try:
         t = _time(run)
     finally:
-        quantized.GEMV_ACCUMULATORS = default
+        gemv.GEMV_ACCUMULATORS = default
     nbytes = sum(quantized_bytes(m) for m in layers)
     return {"kernel": f"int8 decoder layer, compiled, GEMV_ACCUMULATORS={accumulators}", "rows": rows,
             "ms_per_layer": t / len(layers) * 1e3, "gb_s": nbytes / t / 1e9}
@@ -127,7 +129,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--gigabytes", type=float, default=1.0, help="weights per kernel run (beyond any cache)")
-    ap.add_argument("--layers", action="store_true", help="also whole int8 decoder layers at 1 and 4 rows, GEMV_ACCUMULATORS 1, 4 and the default")
+    ap.add_argument("--layers", action="store_true", help="also whole int8 decoder layers at 1 and 4 rows")
+    ap.add_argument("--accumulators", type=int, nargs="+", help="GEMV_ACCUMULATORS settings for --layers "
+                    "(default: 1, 4 and this CPU's)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch._dynamo.config.cache_size_limit = 64  # every Int8Linear copy shares the one code object
@@ -138,7 +142,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['kernel']} | {r['rows']} | {r['ms_per_matrix']:.3f} | {r['gb_s']:.1f} | {r['gb_s'] / bandwidth:.0%} |")
-    settings = sorted({1, 4, quantized.GEMV_ACCUMULATORS})
+    settings = sorted(set(args.accumulators or (1, 4, gemv.GEMV_ACCUMULATORS)))
     layers = [decoder_layers(args.gigabytes, c, n) for n in (1, 4) for c in settings] if args.layers else []
     if layers:
         print("\n| whole layer | rows | ms per layer (15.7 MB int8) | effective GB/s | of bandwidth |\n|---|---|---|---|---|")

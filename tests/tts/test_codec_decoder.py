@@ -139,13 +139,40 @@ def gemm_decoder(codec):
     return dec
 
 
+@pytest.fixture(scope="module")
+def gemv_decoder(codec):
+    """The GEMM-path decoder with its few-row float32 products through the compiled GEMV (what `auto` runs)."""
+    from tts.engine.runner import compiled_gemv
+    from tts.model.gemv import FewRowLinear
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(codec_layers, "GEMM_MIN_CHANNELS", 0)
+    try:
+        dec = CodecDecoder.from_checkpoint(codec.dir, codec.config)
+    finally:
+        mp.undo()
+    before = {k: v.clone() for k, v in dec.state_dict().items()}
+    n = dec.use_compiled_gemv(compiled_gemv())
+    after = dec.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)  # same weights
+    linears = sum(isinstance(m, FewRowLinear) for m in dec.modules())
+    convs = sum(isinstance(m, codec_layers.CausalTransConv1d | codec_layers.CausalConv1d) and m.product is not None
+                for m in dec.modules())
+    assert linears > 0 and convs > 0 and n == linears + convs
+    return dec
+
+
+def _decoder(codec, gemm_decoder, gemv_decoder, path: str) -> CodecDecoder:
+    return {"default": codec.ours, "gemm": gemm_decoder, "gemv": gemv_decoder}[path]
+
+
 # ------------------------------------------------------------------------------------------------ parity
 
 
-@pytest.mark.parametrize("path", ["default", "gemm"])
+@pytest.mark.parametrize("path", ["default", "gemm", "gemv"])
 @pytest.mark.parametrize("frames", [1, 5, 73, 200])
-def test_framewise_decode_matches_oracle(codec, gemm_decoder, frames, path):
-    dec = codec.ours if path == "default" else gemm_decoder
+def test_framewise_decode_matches_oracle(codec, gemm_decoder, gemv_decoder, frames, path):
+    dec = _decoder(codec, gemm_decoder, gemv_decoder, path)
     codes = _codes(frames, seed=frames)
     ref = _oracle_full(codec.oracle, codes)
     out = _decode(dec, frames, seed=frames)
@@ -175,10 +202,12 @@ def test_long_utterance_matches_unchunked_oracle(codec):
 # ------------------------------------------------------------------------------------------------ incremental
 
 
+@pytest.mark.parametrize("path", ["default", "gemv"])
 @pytest.mark.parametrize("frames", [1, 5, 73, 200])
-def test_decode_is_bitwise_framewise_step(codec, frames):
+def test_decode_is_bitwise_framewise_step(codec, gemm_decoder, gemv_decoder, frames, path):
+    dec = _decoder(codec, gemm_decoder, gemv_decoder, path)
     codes = _codes(frames, seed=frames)
-    assert torch.equal(_decode(codec.ours, frames, seed=frames), _step_framewise(codec.ours, codes))
+    assert torch.equal(_decode(dec, frames, seed=frames), _step_framewise(dec, codes))
 
 
 @pytest.mark.parametrize("chunk", [3, 7])
@@ -209,14 +238,14 @@ def test_step_advances_each_slot_and_returns_pcm(codec):
 # ------------------------------------------------------------------------------------------------ batching
 
 
-@pytest.mark.parametrize("path", ["default", "gemm"])
-def test_batched_slots_equal_solo_streams(codec, gemm_decoder, path):
+@pytest.mark.parametrize("path", ["default", "gemm", "gemv"])
+def test_batched_slots_equal_solo_streams(codec, gemm_decoder, gemv_decoder, path):
     """3 slots, 100 steps of T=1: slot 0 runs stream A from the start; slot 1 holds garbage for 10 steps, is
     reset and runs stream B; slot 2 runs C for 80 frames (past the window), is reset mid-batch and runs D.
     Each stream must equal its solo decode up to float rounding. NOT bit-exact: with B rows instead of 1 the
     GEMM kernels (linears; im2col convs fold the batch into the rows) block the sums differently. Measured
     max diff ~1.2e-6 (output rms 0.2). No slot's output depends on another slot's codes or state."""
-    dec = codec.ours if path == "default" else gemm_decoder
+    dec = _decoder(codec, gemm_decoder, gemv_decoder, path)
     n = 100
     lengths = {"A": 100, "B": 90, "C": 80, "D": 20}
     a, b, c, d = (_codes(lengths[k], seed) for seed, k in enumerate("ABCD", start=1))
@@ -240,6 +269,21 @@ def test_batched_slots_equal_solo_streams(codec, gemm_decoder, path):
         diffs[name] = (torch.cat(got[name]) - _decode(dec, lengths[name], seed)).abs().max().item()
     print(f"path={path}: max|batched - solo| per stream = {diffs}")
     assert all(v <= 1e-5 for v in diffs.values()), diffs
+
+
+@pytest.mark.parametrize("path", ["default", "gemv"])
+def test_a_stream_gets_the_same_bits_in_any_slot(codec, gemm_decoder, gemv_decoder, path):
+    """Within one batch size a slot's samples depend only on its own codes and state, not on where it sits or
+    which thread computes it (the engine's alone-equals-batched guarantee rests on this). The CPU flash
+    attention kernel broke it on an AMD EPYC Zen 5 with 2 threads; the codec's attention uses the math kernel."""
+    dec = _decoder(codec, gemm_decoder, gemv_decoder, path)
+    codes = torch.stack([_codes(24, seed) for seed in range(8)])
+    codes[5] = codes[0]
+    state = dec.new_state(8)
+    with torch.no_grad():
+        for t in range(24):
+            pcm = dec.step(codes[:, t:t + 1], state)
+            assert torch.equal(pcm[0], pcm[5]), f"frame {t}"
 
 
 # ------------------------------------------------------------------------------------------------ dtype, inputs

@@ -7,6 +7,10 @@ quality-gate`, and the slow test at the end): tiny random models are too chaotic
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -37,6 +41,7 @@ def test_the_default_dtype_is_float32_on_a_cpu_and_bfloat16_on_cuda():
     assert default_dtype("float32", torch.device("cuda")) == "float32"  # an explicit choice is kept
 
 
+@pytest.mark.skipif(cpu_isa.detect().vector != "AVX512", reason="auto is int8 only with AVX-512")
 def test_auto_on_a_cpu_is_int8_with_a_compiled_step_and_float16_codec_convolutions_only_where_native():
     p = choose_precision(quantization="auto", dtype="bfloat16", codec_dtype="bfloat16")
     codec = "float16" if cpu_isa.detect().avx512_fp16 else "float32"
@@ -44,6 +49,32 @@ def test_auto_on_a_cpu_is_int8_with_a_compiled_step_and_float16_codec_convolutio
         "int8", "int8", codec, "float32", True)
     assert p.prompt_copies == cpu_isa.detect().native_bf16  # bf16 prompt GEMMs only where bf16 is native
     assert p.machine  # the instruction sets it was chosen for are named
+
+
+def test_avx512_extensions_count_only_while_torch_dispatches_avx512():
+    sapphire_rapids = {"avx2", "avx512f", "avx512_bf16", "avx512_fp16", "avx512_vnni", "amx_bf16", "amx_int8"}
+    wide = cpu_isa.from_flags("AVX512", sapphire_rapids)
+    assert (wide.native_bf16, wide.avx512_fp16, wide.amx_int8, wide.vnni) == (True, True, True, True)
+    capped = cpu_isa.from_flags("AVX2", sapphire_rapids)  # ATEN_CPU_CAPABILITY=avx2 on the same machine
+    assert (capped.native_bf16, capped.avx512_fp16, capped.amx_int8, capped.vnni) == (False, False, False, False)
+    assert capped.describe() == "AVX2"
+    assert cpu_isa.from_flags("AVX2", {"avx2", "avx_vnni"}).vnni  # AVX-VNNI is a 256-bit extension
+
+
+def test_aten_cpu_capability_avx2_gives_the_avx2_choice():
+    """The switch the AVX2 benchmarks use (docs/benchmarks.md): a fresh process capped at AVX2 sees no AVX-512
+    extension, and `auto` there is the exact float32 reference (the AVX2 int8 GEMV is slower than float32)."""
+    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+        pytest.skip("not an x86 CPU with AVX2")
+    code = ("from tts.engine.precision import choose_precision; from tts.model import gemv; "
+            "p = choose_precision(quantization='auto'); "
+            "print(p.machine, p.talker, p.code_predictor, p.codec, p.compile_step, p.exact, "
+            "gemv.GEMV_ACCUMULATORS, sep='|')")
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    machine, *choice = out.strip().split("|")
+    assert machine.split(" + ")[0] == "AVX2" and "AVX512" not in machine and "AMX" not in machine
+    assert choice == ["float32", "float32", "float32", "False", "True", "4"]
 
 
 def test_unknown_modes_are_refused():
@@ -172,12 +203,16 @@ def test_compiled_int8_step_gives_a_request_the_same_bits_alone_and_in_a_batch(t
             SynthesisRequest(text="Another one joins.", voice="eric", seed=4, max_audio_duration_ms=20 * 80)]
     alone = [engine.synthesize(r) for r in reqs]  # 2-row bucket
     seqs = {engine.submit(r).seq_id: i for i, r in enumerate(reqs)}  # 4-row bucket
-    codes = {i: [] for i in seqs.values()}
+    codes, pcm = {i: [] for i in seqs.values()}, {i: [] for i in seqs.values()}
     while engine.has_work:
         for ev in engine.step():
             codes[seqs[ev.seq_id]].append(ev.codes)
+            pcm[seqs[ev.seq_id]].append(ev.pcm)
     for i, ref in enumerate(alone):
         np.testing.assert_array_equal(np.stack(codes[i]), ref.codes, err_msg=f"request {i} codes differ")
+        # the codec's few-row products ran through the compiled GEMV (CodecDecoder.use_compiled_gemv)
+        np.testing.assert_array_equal(np.concatenate(pcm[i]), ref.pcm, err_msg=f"request {i} samples differ")
+    assert any(m.product is not None for m in engine.runner.codec.modules() if isinstance(m, CausalTransConv1d))
 
 
 @pytest.mark.slow

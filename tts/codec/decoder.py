@@ -31,6 +31,7 @@ from tts.codec.layers import (
 )
 from tts.codec.quantizer import SplitRVQ
 from tts.codec.transformer import PreTransformer
+from tts.model.gemv import Product, use_few_row_linears
 
 
 @dataclass
@@ -126,6 +127,26 @@ class CodecDecoder(nn.Module):
         for m in convs:
             m.to(torch.float16)
         return len(convs)
+
+    def use_compiled_gemv(self, product: Product) -> int:
+        """Run the float32 weight products that have few rows (FLOAT_GEMV_MAX_ROWS: the pre-transformer, the
+        upsampling stages and the first decoder block at a few slots) through `product`, a compiled GEMV
+        (tts/model/gemv.py), instead of MKL's GEMM; returns how many modules can. Each call still chooses by
+        its row count, which is fixed for a given number of slots, so a stream's samples stay the same bits
+        streamed and offline. Why: at 1-8 rows these products are bound by their weights' bytes, and MKL's
+        float32 GEMM streams them far below the memory's bandwidth on AMD Zen (1 slot on a 2-core EPYC Zen 5:
+        the first decoder block's 75 MB transposed convolution 7.9 -> 2.2 ms; docs/benchmarks.md). The GEMV
+        sums in another order than MKL (float32 rounding, ~1e-6 relative), so only `auto` uses it; float16
+        convolutions (AVX512-FP16 CPUs) keep oneDNN's float16 GEMM."""
+        few = use_few_row_linears(self, product)
+        convs = [m for m in self.modules() if (isinstance(m, CausalTransConv1d) or (
+            isinstance(m, CausalConv1d) and m.gemm)) and m.conv.weight.dtype == torch.float32]
+        for m in convs:
+            if isinstance(m, CausalTransConv1d):
+                m.use_product(product)
+            else:
+                m.product = product
+        return few + len(convs)
 
     # ---------------------------------------------------------------------------------------------- loading
 

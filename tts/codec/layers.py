@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tts.model.gemv import Product, few_row_linear
+
 Shape = tuple[int, ...]
 
 
@@ -48,6 +50,7 @@ class CausalConv1d(nn.Module):
         self.conv = nn.Conv1d(cin, cout, kernel_size, dilation=dilation, groups=groups)
         self.context = (kernel_size - 1) * dilation
         self.gemm = groups == 1 and cin >= GEMM_MIN_CHANNELS
+        self.product: Product | None = None  # a compiled GEMV for few-row GEMMs (CodecDecoder.use_compiled_gemv)
 
     def state_shapes(self, batch: int) -> list[Shape]:
         return [(batch, self.conv.in_channels, self.context)] if self.context else []
@@ -68,8 +71,8 @@ class CausalConv1d(nn.Module):
         # cols[b, t, ci, j] = x[b, ci, t + j*d]: the checkpoint's [Cout, Cin*k] weight applies as is.
         cols = x.unfold(2, self.context + 1, 1)[..., ::d].permute(0, 2, 1, 3)  # [B, n, Cin, k] (a view)
         n = cols.shape[1]
-        y = F.linear(cols.reshape(b * n, cin * k), c.weight.view(cout, cin * k), c.bias).to(dtype)
-        return y.view(b, n, cout).transpose(1, 2)
+        y = few_row_linear(cols.reshape(b * n, cin * k), c.weight.view(cout, cin * k), c.bias, self.product)
+        return y.to(dtype).view(b, n, cout).transpose(1, 2)
 
 
 class CausalTransConv1d(nn.Module):
@@ -89,6 +92,16 @@ class CausalTransConv1d(nn.Module):
         self.conv = nn.ConvTranspose1d(cin, cout, kernel_size, stride=stride)
         self.stride = stride
         self.overlap = kernel_size - stride
+        self.product: Product | None = None  # see use_product
+
+    def use_product(self, product: Product) -> None:
+        """Run few-row calls through `product` (a compiled GEMV, which reads the weight as [Cout*k, Cin]): the
+        weight's storage is transposed to that layout once, and the checkpoint-shaped parameter becomes a view
+        of it, so the GEMM path (`x^T @ W`, W now column-major) needs no second copy."""
+        w = self.conv.weight
+        cin, cout, k = w.shape
+        self.conv.weight.data = w.view(cin, cout * k).t().contiguous().t().view(cin, cout, k)
+        self.product = product
 
     def state_shapes(self, batch: int) -> list[Shape]:
         return [(batch, self.conv.out_channels, self.overlap)] if self.overlap else []
@@ -99,7 +112,7 @@ class CausalTransConv1d(nn.Module):
         cout, k, s, o = w.shape[1], w.shape[2], self.stride, self.overlap
         # Batch folded into the GEMM's rows so the weight is streamed once per call, not once per slot.
         rows = x.transpose(1, 2).reshape(b * n, cin).to(w.dtype)
-        taps = torch.mm(rows, w.view(cin, cout * k)).to(x.dtype).view(b, n, cout, k)
+        taps = few_row_linear(rows, w.view(cin, cout * k).t(), None, self.product).to(x.dtype).view(b, n, cout, k)
         blocks = taps[..., :s]  # [B, n, Cout, s]
         if o:
             (tail,) = state  # [B, Cout, s]: the previous call's last spill
@@ -147,7 +160,7 @@ class ConvNeXtBlock(nn.Module):
     def forward(self, x: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
         h = self.dwconv(x, state).transpose(1, 2)  # channels-last for the pointwise layers
         h = F.layer_norm(h, self.norm.normalized_shape, self.norm.weight, self.norm.bias, self.norm.eps)
-        h = F.linear(F.gelu(F.linear(h, self.pwconv1.weight, self.pwconv1.bias)), self.pwconv2.weight, self.pwconv2.bias)
+        h = self.pwconv2(F.gelu(self.pwconv1(h)))
         return x + (self.gamma * h).transpose(1, 2)
 
 

@@ -26,7 +26,14 @@ faster than float32 there:
   float32, where the CPU has AVX512-FP16: they stream half the bytes; 49.9 dB SNR against float32
   (`CodecDecoder.use_float16_convolutions` says which and why). Elsewhere float32: bfloat16 fails the 40 dB
   gate (26.5 dB whole codec, 31.7 dB with only the convolutions in bf16) and float16 without native units is
-  emulated, far slower than float32.
+  emulated, far slower than float32. The codec's float32 products with few rows (at a few slots: the
+  pre-transformer, the upsampling stages, the first decoder block) run through the same compiled GEMV as the
+  int8 layers instead of MKL's GEMM, which streams them far below bandwidth on AMD Zen
+  (`CodecDecoder.use_compiled_gemv`).
+Without AVX-512 (an AVX2-only CPU, or torch capped with `ATEN_CPU_CAPABILITY=avx2`) `auto` is the exact
+float32 reference: inductor's AVX2 code loads 8 int8 weights at a time through a scalar copy (ATen's AVX2
+`Vectorized<int8_t>::loadu` with a partial count), so the int8 GEMV streams ~3 GB/s and a whole `auto` frame
+took 519 ms against float32's 482 ms (measured under that cap on an EPYC Zen 5; docs/benchmarks.md).
 On CUDA, `auto` is bfloat16 everywhere but the codec (float32).
 """
 
@@ -78,7 +85,8 @@ class Precision:
 
     def describe(self) -> str:
         copies = ", bfloat16 copies for prompts" if self.prompt_copies else ""
-        return (f"talker {self.talker}{copies}, code predictor {self.code_predictor}, codec {self.codec} "
+        gemv = " (few-row float32 products as compiled GEMVs)" if self.compile_step else ""
+        return (f"talker {self.talker}{copies}, code predictor {self.code_predictor}, codec {self.codec}{gemv} "
                 f"(activations {self.activations}; {self.reason}; {self.machine})")
 
 
@@ -102,6 +110,9 @@ def choose_precision(*, dtype: str = "auto", codec_dtype: str = "float32", quant
     if device.type == "cuda":
         return Precision("bfloat16", "bfloat16", "float32", "bfloat16", machine, "auto: CUDA", quantization)
     isa = cpu_isa.detect()
+    if isa.vector != "AVX512":
+        return Precision("float32", "float32", "float32", "float32", machine, "auto: float32 (without AVX-512 "
+                         "inductor's int8 GEMV is slower than float32)", quantization)
     codec, why = ("float16", "float16 codec GEMM convolutions (AVX512-FP16)") if isa.avx512_fp16 else (
         "float32", "float32 codec (no native float16; bf16 fails the 40 dB gate)")
     return Precision("int8", "int8", codec, "float32", machine,

@@ -17,6 +17,7 @@ from tts.codec.decoder import CodecDecoder
 from tts.engine.graphs import CUDA_KV_BUCKET, StaticSteps, kv_bucket_for, kv_buckets, row_buckets
 from tts.engine.scheduler import Plan
 from tts.engine.sequence import Sequence
+from tts.model.gemv import Product, gemv
 from tts.model.layers import store_linear_weights_transposed
 from tts.model.quantized import Int8Linear, has_int8
 from tts.model.qwen3_tts import Qwen3TTSModel
@@ -52,6 +53,19 @@ def compile_regions(model: Qwen3TTSModel) -> int:
         m.compile(fullgraph=True, options=REGION_OPTIONS)
     model.choose = torch.compile(model.choose, fullgraph=True, options=REGION_OPTIONS)
     return len(regions) + 1
+
+
+# The codec's GEMV compiles once per (rows, in, out) it meets: ~10 shapes per slot count for the 12 Hz codec, all
+# on one code object, in every engine of the process.
+GEMV_GRAPHS = 256
+
+
+def compiled_gemv() -> Product:
+    """tts/model/gemv.py's GEMV compiled on its own (static shapes, REGION_OPTIONS), for the codec."""
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, GEMV_GRAPHS)
+    torch._dynamo.config.accumulated_cache_size_limit = max(torch._dynamo.config.accumulated_cache_size_limit,
+                                                            GEMV_GRAPHS)
+    return torch.compile(gemv, fullgraph=True, dynamic=False, options=REGION_OPTIONS)
 
 
 KV_BUCKET = 64  # attended cache length is rounded up to this (CUDA graphs: CUDA_KV_BUCKET), so few shapes occur
@@ -110,9 +124,11 @@ class ModelRunner:
         once per row bucket it meets (2, 4, 8, ...), never once per length; warm the buckets before serving. The first compile
         of the real 0.6B model takes minutes on 2 CPU cores; inductor's cache makes later starts take seconds.
 
-        With int8 weights the regions are compiled instead of the whole step (`compile_regions`)."""
+        With int8 weights the regions are compiled instead of the whole step (`compile_regions`), and the codec's
+        few-row float32 products run through a compiled GEMV (`CodecDecoder.use_compiled_gemv`)."""
         if has_int8(self.model):
             compile_regions(self.model)
+            self.codec.use_compiled_gemv(compiled_gemv())
         else:
             self._decode_step = torch.compile(self.model.decode_step, fullgraph=True)
         self._compiled = True

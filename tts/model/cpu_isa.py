@@ -1,8 +1,14 @@
 """What the CPU can do, read once: the instruction sets that decide which low-precision kernels pay off.
 
 PyTorch reports the vector width its kernels were dispatched for (`get_cpu_capability`: DEFAULT, AVX2, AVX512);
-the matrix and bfloat16 extensions come from the kernel's CPU flags (`/proc/cpuinfo`, Linux). Both are facts of
-the machine, not settings: kernels are chosen from them at load (tts/engine/precision.py).
+the matrix and bfloat16 extensions come from the kernel's CPU flags (`/proc/cpuinfo`, Linux). Kernels are chosen
+from them at load (tts/engine/precision.py).
+
+The AVX-512 extensions (AVX512-BF16, AVX512-FP16, AVX512-VNNI, AMX) count only while torch dispatches AVX-512:
+`ATEN_CPU_CAPABILITY=avx2` (PyTorch's own switch, which inductor's code generation follows too) then makes the
+whole choice the one an AVX2-only CPU gets. With `ONEDNN_MAX_CPU_ISA=AVX2` and `MKL_ENABLE_INSTRUCTIONS=AVX2`
+beside it, oneDNN and MKL follow as well: that is how the AVX2 path is measured on an AVX-512 machine
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -47,14 +53,19 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
+def from_flags(vector: str, flags: set[str]) -> CpuIsa:
+    """The instruction sets usable at torch's dispatch level `vector`, given the CPU's flags."""
+    wide = vector == "AVX512"
+    return CpuIsa(
+        vector=vector,
+        avx512_bf16=wide and "avx512_bf16" in flags,
+        amx_bf16=wide and "amx_bf16" in flags,
+        amx_int8=wide and "amx_int8" in flags,
+        vnni="avx_vnni" in flags or (wide and "avx512_vnni" in flags),
+        avx512_fp16=wide and "avx512_fp16" in flags,
+    )
+
+
 @functools.cache
 def detect() -> CpuIsa:
-    flags = _cpu_flags()
-    return CpuIsa(
-        vector=torch.backends.cpu.get_cpu_capability(),
-        avx512_bf16="avx512_bf16" in flags,
-        amx_bf16="amx_bf16" in flags,
-        amx_int8="amx_int8" in flags,
-        vnni=bool({"avx512_vnni", "avx_vnni"} & flags),
-        avx512_fp16="avx512_fp16" in flags,
-    )
+    return from_flags(torch.backends.cpu.get_cpu_capability(), _cpu_flags())

@@ -6,14 +6,11 @@ only the stored weights shrink. Quantisation is symmetric per output row: scale 
 q = round(w / scale) in [-127, 127], so y = (x @ q^T) * scale (+ bias).
 
 Two kernels, chosen by where the layer runs:
-- inside a compiled decode step (`torch.compile`, inductor's CPU codegen) the product is written as an
-  elementwise multiply and a sum over the input dimension (`_int8_gemv`). Inductor turns that into one
-  vectorised loop over the output channels that loads 16 (AVX-512) or 8 (AVX2) int8 weights at a time, widens
-  them and accumulates in float32, several channels (or rows) per step: the int8 bytes are read once and
-  nothing is materialised. Each output is reduced over K in the same order whatever the number of rows, so a
-  row's result does not depend on its neighbours (the batching guarantee). PyTorch's own
-  `_weight_int8pack_mm` is not used: on this CPU it only vectorises bfloat16 activations and then runs at
-  about the speed of a bfloat16 GEMV (benchmarks/kernels.py measures it).
+- inside a compiled decode step (`torch.compile`, inductor's CPU codegen) the product is tts/model/gemv.py's
+  GEMV: the int8 bytes are read once, widened in registers, nothing is materialised, and a row's result does
+  not depend on its neighbours (the batching guarantee). PyTorch's own
+  `_weight_int8pack_mm` is not used: with float32 activations it is scalar (~2.7 GB/s), and it is fast only
+  with bfloat16 activations, which rounds every layer's input (benchmarks/kernels.py measures it).
 - eagerly the weight is widened and multiplied with a GEMM, then scaled. Prompt chunks (more than two
   tokens per row: compute-bound) widen to bfloat16 where the CPU has native bf16 (AMX/AVX512-BF16: oneDNN's
   bf16 GEMM, ~4x the float32 GEMM at 32 rows on this project's Xeon; int8 values are exact in bf16, only the
@@ -32,39 +29,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from tts.model import cpu_isa
+from tts.model.gemv import gemv
 
 # The multiply-and-sum form is unrolled per row (static Python loop in the traced graph), so it is meant for the
 # few rows of a decode step (slots x at most 2 tokens); prompt chunks always take the GEMM.
 REDUCTION_MAX_ROWS = 64
-# Independent float accumulators each step of the GEMV loop should feed. Inductor fuses sums of one shape into
-# one loop, so rows already give one accumulator each; with fewer rows than this the output channels are also
-# cut into equal blocks written as separate sums. Each accumulator's chain of adds waits on the previous add's
-# latency, so too few of them leave the loop bound by latency, not by memory or instructions: a compiled
-# 0.6B decoder layer on 2 AVX-512 cores took 1.56 / 1.26 / 0.99 ms with one / four / eight at 1 row, and
-# 2.75 / 2.83 / 1.68 ms at 4 rows, where four meant one per row (benchmarks/kernels.py --layers,
-# docs/benchmarks.md "Kernels"; sixteen was no better than eight). AVX-512 has 32 vector registers for 8
-# accumulators and their operands; AVX2's 16 would spill, so it keeps 4 (not measured: no AVX2 machine yet).
-# Each output's own sum is unchanged, so a row gets the same bits whatever the blocks or the row count.
-GEMV_ACCUMULATORS = 8 if cpu_isa.detect().vector == "AVX512" else 4
 
 
 def has_int8(module: nn.Module) -> bool:
     return any(isinstance(m, Int8Linear) for m in module.modules())
-
-
-def _int8_gemv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """x [rows, in] @ int8 weight [out, in]^T in float32, written for inductor: one multiply-and-sum over `in`
-    per row. Inductor fuses the rows' reductions into one loop over the weight (each int8 vector is loaded
-    once and feeds every row's accumulator; below GEMV_ACCUMULATORS rows, blocks of output channels add
-    accumulators), and each output's sum runs in the same
-    order whatever the row count or blocks, so a row gets the same bits alone or in a batch."""
-    w = weight.to(x.dtype)
-    out, rows = weight.shape[0], x.shape[0]
-    chunks = max(1, GEMV_ACCUMULATORS // rows)
-    chunks = chunks if out % chunks == 0 else 1
-    part = out // chunks
-    return torch.stack([torch.cat([(x[r] * w[c * part:(c + 1) * part]).sum(-1, dtype=torch.float32)
-                                   for c in range(chunks)]) for r in range(rows)])
 
 
 def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,7 +81,7 @@ class Int8Linear(nn.Module):
         # Decode steps carry at most 2 tokens per row (the predictor's first pass); prompt chunks carry more.
         prompt = x.dim() > 2 and x.shape[-2] > 2
         if torch.compiler.is_compiling() and not prompt and rows <= REDUCTION_MAX_ROWS:
-            y = _int8_gemv(x.reshape(rows, x.shape[-1]), self.weight).view(*x.shape[:-1], self.out_features)
+            y = gemv(x.reshape(rows, x.shape[-1]), self.weight).view(*x.shape[:-1], self.out_features)
         elif prompt and self.prompt_gemm_dtype is not None:
             gemm = self.prompt_gemm_dtype
             w = self.prompt_weight if self.prompt_weight is not None else self.weight.to(gemm)
