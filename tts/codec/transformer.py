@@ -47,7 +47,8 @@ class Attention(nn.Module):
         v = torch.cat((v_cache, v), dim=2)
         k_cache.copy_(k[:, :, t:])
         v_cache.copy_(v[:, :, t:])
-        # The math kernel, not the CPU flash kernel: the flash kernel's result for a slot depends on which
+        # The math kernel, not the CPU flash kernel: without MKL's strict reproducibility (tts/mkl_reproducibility.py,
+        # which only acts if it runs before MKL's first call) the flash kernel's result for a slot depends on which
         # thread computed it (seen on an AMD EPYC Zen 5 with 2 threads: the same stream in slot 0 and slot 5 gave
         # different bits), which would make a stream's samples depend on its neighbours; the math kernel's
         # batched GEMMs do not (1e-7 apart from the flash kernel, tests/tts/test_codec_decoder.py).
