@@ -12,7 +12,8 @@ Random weights cannot be listened to, so the gate measures numerics (docs/benchm
 - free running (`--free-frames`): both engines synthesise the same greedy request alone; the frames until the
   first differing code, and the fraction of equal codes (random weights are chaotic: one different code and
   the two streams part for good, so this says little beyond the teacher-forced agreement);
-- codec: the float32 codes decoded by the float32 codec and by the candidate's codec, SNR in dB.
+- codec: the float32 codes decoded by the float32 codec and by the candidate's codec, SNR in dB (under `auto`
+  with its few-row float32 products through the compiled GEMV, as served: `CodecDecoder.use_compiled_gemv`).
 Gate: every layer's cosine >= 0.999 (the minimum over positions) and codec SNR >= 40 dB; KL and agreement are
 reported. The candidate runs eagerly here (its int8 linears widen into a GEMM): the compiled int8 GEMV sums in
 another order, a difference far below the quantisation error measured here.
@@ -33,6 +34,7 @@ from contract.request import GREEDY, SynthesisRequest
 from tts.engine.engine import Engine
 from tts.engine.loader import load_engine
 from tts.engine.precision import choose_precision
+from tts.engine.runner import compiled_gemv
 
 DEFAULT_CKPT = Path(".cache/checkpoints/real-0.6b-cv")
 TEXT = "The quick brown fox jumps over the lazy dog, and then it runs far away into the forest."
@@ -188,6 +190,8 @@ def gate(mode: str, checkpoint: Path, frames: int, ref: Engine | None = None, fr
     synthesise eagerly, the candidate's int8 linears through their widening GEMM)."""
     ref = ref or load_engine(str(checkpoint), slots=1, max_context=512)
     cand = load_engine(str(checkpoint), slots=1, max_context=512, **mode_arguments(mode))
+    if mode == "auto" and choose_precision(quantization="auto").compile_step:
+        cand.runner.codec.use_compiled_gemv(compiled_gemv())
     t0 = time.perf_counter()
     tf = teacher_forced(ref, cand, frames)
     codes = tf.pop("codes")

@@ -126,8 +126,7 @@ def _step_framewise(dec: CodecDecoder, codes: torch.Tensor) -> torch.Tensor:
     return torch.cat([dec.step(codes[None, t : t + 1], state)[0] for t in range(codes.shape[0])])
 
 
-@pytest.fixture(scope="module")
-def gemm_decoder(codec):
+def _all_gemm_decoder(codec) -> CodecDecoder:
     """Our decoder with every conv on the im2col-GEMM path (the tiny model is below the width that selects it)."""
     mp = pytest.MonkeyPatch()
     mp.setattr(codec_layers, "GEMM_MIN_CHANNELS", 0)
@@ -140,17 +139,17 @@ def gemm_decoder(codec):
 
 
 @pytest.fixture(scope="module")
+def gemm_decoder(codec):
+    return _all_gemm_decoder(codec)
+
+
+@pytest.fixture(scope="module")
 def gemv_decoder(codec):
     """The GEMM-path decoder with its few-row float32 products through the compiled GEMV (what `auto` runs)."""
     from tts.engine.runner import compiled_gemv
     from tts.model.gemv import FewRowLinear
 
-    mp = pytest.MonkeyPatch()
-    mp.setattr(codec_layers, "GEMM_MIN_CHANNELS", 0)
-    try:
-        dec = CodecDecoder.from_checkpoint(codec.dir, codec.config)
-    finally:
-        mp.undo()
+    dec = _all_gemm_decoder(codec)
     before = {k: v.clone() for k, v in dec.state_dict().items()}
     n = dec.use_compiled_gemv(compiled_gemv())
     after = dec.state_dict()
