@@ -9,7 +9,8 @@ the number of rows, so a row's result does not depend on its neighbours (the bat
 - int8 weights inside the compiled talker and code-predictor regions (tts/model/quantized.py);
 - the codec's float32 products with few rows under `auto` (`FewRowLinear` here, `CodecDecoder.use_compiled_gemv`):
   MKL's float32 GEMM at 1-8 rows streams far below the memory's bandwidth on AMD Zen (a 1536 x 12288 weight at
-  4 rows: 7.9 ms with MKL, 2.2 ms as this GEMV, 2 cores of an EPYC Zen 5; docs/benchmarks.md).
+  4 rows on 2 cores of an EPYC Zen 5: 7.9 ms with MKL's defaults, 4.6 ms with the MKL_CBWR that tts sets on
+  AMD (tts/mkl_reproducibility.py), 2.2 ms as this GEMV; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from tts.model import cpu_isa
 # uses no int8 there, tts/engine/precision.py).
 # Each output's own sum is unchanged, so a row gets the same bits whatever the blocks or the row count.
 GEMV_ACCUMULATORS = 8 if cpu_isa.detect().vector == "AVX512" else 4
-# Float weights: up to this many rows the GEMV beats MKL's GEMM (1.8x at 8 rows for a 1536 x 12288 weight on
-# Zen 5, even at 16); beyond it the GEMM's reuse of each loaded weight across rows wins.
+# Float weights: up to this many rows the GEMV beats MKL's GEMM (a 1536 x 12288 weight on Zen 5 at 8 rows: 5.3
+# vs 6.4 ms with MKL_CBWR=AUTO,STRICT); beyond it the GEMM's reuse of each loaded weight across rows wins (16
+# rows: 9.1 vs 8.5 ms).
 FLOAT_GEMV_MAX_ROWS = 8
 
 
