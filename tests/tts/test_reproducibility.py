@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -15,6 +16,8 @@ def test_mkl_is_strictly_reproducible_on_amd():
         assert os.environ["MKL_CBWR"]  # AUTO,STRICT unless the operator chose another
 
 
+@pytest.mark.skipif(not mkl_reproducibility.AMD, reason="checked on AMD, where tts sets MKL_CBWR; on the Sapphire "
+                    "Rapids the batching tests were bit-exact without it, this shape was not checked there")
 def test_a_decode_query_gets_the_same_attention_bits_in_any_row_of_any_batch():
     """The talker's decode-step attention (1 query, grouped KV heads): identical rows of a 2- and an 8-row batch
     give identical bits (on an AMD EPYC Zen 5 without MKL_CBWR the second half of the batch, computed by the
