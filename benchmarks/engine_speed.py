@@ -72,16 +72,10 @@ def measure_bandwidth() -> float:
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-        else:
-            name = "unknown CPU"
-    except OSError:
-        name = "unknown CPU"
+    from tts.cpuinfo import field
     from tts.model.cpu_isa import detect
+
+    name = field("model name") or "unknown CPU"
 
     capped = [f"{k}={os.environ[k]}" for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
               if k in os.environ]  # an instruction-set cap (the AVX2 path measured on a wider CPU) is part of the figure

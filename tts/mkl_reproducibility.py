@@ -5,27 +5,18 @@ so on which OpenMP thread (with its own scratch buffer) computes a row: PyTorch'
 same query row different bits in the first and the second half of a batch, which breaks the engine's promise
 that a request's audio is the same bits alone or in a batch. `MKL_CBWR=AUTO,STRICT` (MKL's own switch: the best
 code path for the CPU, results independent of alignment and thread count) removes that, and on that CPU it is
-also faster for few-row products (3072 x 1024 weight at 4 rows: 0.65 vs 1.26 ms; docs/benchmarks.md). Intel
-CPUs gave alignment-independent bits without it, so it is left to MKL's default there. MKL reads the variable
+also faster for few-row products (3072 x 1024 weight at 4 rows: 0.65 vs 1.26 ms; docs/benchmarks.md). On the
+Intel Sapphire Rapids the batching tests were bit-exact without it (its speed there is unmeasured), so it is left
+to MKL's default on other vendors. MKL reads the variable
 at its first call, so this runs when `tts` is imported; an operator's own MKL_CBWR wins.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
+from tts import cpuinfo
 
-def _vendor() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("vendor_id"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
-
-
-AMD = _vendor() == "AuthenticAMD"
+AMD = cpuinfo.field("vendor_id") == "AuthenticAMD"
 if AMD:
     os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
+
+from tts import cpuinfo
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,6 @@ class CpuIsa:
         return self.vector + (" + " + ", ".join(extras) if extras else "")
 
 
-def _cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
 def from_flags(vector: str, flags: set[str]) -> CpuIsa:
     """The instruction sets usable at torch's dispatch level `vector`, given the CPU's flags."""
     wide = vector == "AVX512"
@@ -68,4 +58,4 @@ def from_flags(vector: str, flags: set[str]) -> CpuIsa:
 
 @functools.cache
 def detect() -> CpuIsa:
-    return from_flags(torch.backends.cpu.get_cpu_capability(), _cpu_flags())
+    return from_flags(torch.backends.cpu.get_cpu_capability(), set(cpuinfo.field("flags").split()))
