@@ -273,8 +273,8 @@ def test_batched_slots_equal_solo_streams(codec, gemm_decoder, gemv_decoder, pat
 @pytest.mark.parametrize("path", ["default", "gemv"])
 def test_a_stream_gets_the_same_bits_in_any_slot(codec, gemm_decoder, gemv_decoder, path):
     """Within one batch size a slot's samples depend only on its own codes and state, not on where it sits or
-    which thread computes it (the engine's alone-equals-batched guarantee rests on this). The CPU flash
-    attention kernel broke it on an AMD EPYC Zen 5 with 2 threads; the codec's attention uses the math kernel."""
+    which thread computes it (the engine's alone-equals-batched guarantee rests on this). The CPU attention
+    kernel broke it on an AMD EPYC Zen 5 with 2 threads until MKL_CBWR (tts/mkl_reproducibility.py)."""
     dec = _decoder(codec, gemm_decoder, gemv_decoder, path)
     codes = torch.stack([_codes(24, seed) for seed in range(8)])
     codes[5] = codes[0]

@@ -122,10 +122,9 @@ class CodecDecoder(nn.Module):
         (the quality gate asks >= 40; tools/quality_gate.py on the real-dimension random codec). A CPU without
         native float16 would emulate it, far slower than float32: `auto` chooses this only where the CPU has
         AVX512-FP16."""
-        convs = [m.conv for m in self.modules()
-                 if isinstance(m, CausalTransConv1d) or (isinstance(m, CausalConv1d) and m.gemm)]
+        convs = self._gemm_convolutions()
         for m in convs:
-            m.to(torch.float16)
+            m.conv.to(torch.float16)
         return len(convs)
 
     def use_compiled_gemv(self, product: Product) -> int:
@@ -135,18 +134,20 @@ class CodecDecoder(nn.Module):
         its row count, which is fixed for a given number of slots, so a stream's samples stay the same bits
         streamed and offline. Why: at 1-8 rows these products are bound by their weights' bytes, and MKL's
         float32 GEMM streams them far below the memory's bandwidth on AMD Zen (1 slot on a 2-core EPYC Zen 5:
-        the first decoder block's 75 MB transposed convolution 7.9 -> 2.2 ms; docs/benchmarks.md). The GEMV
+        the first decoder block's 75 MB transposed convolution 7.9 ms, 4.6 with MKL_CBWR, 2.2 as the GEMV;
+        docs/benchmarks.md). The GEMV
         sums in another order than MKL (float32 rounding, ~1e-6 relative), so only `auto` uses it; float16
         convolutions (AVX512-FP16 CPUs) keep oneDNN's float16 GEMM."""
         few = use_few_row_linears(self, product)
-        convs = [m for m in self.modules() if (isinstance(m, CausalTransConv1d) or (
-            isinstance(m, CausalConv1d) and m.gemm)) and m.conv.weight.dtype == torch.float32]
+        convs = [m for m in self._gemm_convolutions() if m.conv.weight.dtype == torch.float32]
         for m in convs:
-            if isinstance(m, CausalTransConv1d):
-                m.use_product(product)
-            else:
-                m.product = product
+            m.use_product(product)
         return few + len(convs)
+
+    def _gemm_convolutions(self) -> list[CausalConv1d | CausalTransConv1d]:
+        """The convolutions that run as GEMMs: every transposed one, and those wide enough for im2col."""
+        return [m for m in self.modules()
+                if isinstance(m, CausalTransConv1d) or (isinstance(m, CausalConv1d) and m.gemm)]
 
     # ---------------------------------------------------------------------------------------------- loading
 

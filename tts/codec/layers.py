@@ -50,7 +50,11 @@ class CausalConv1d(nn.Module):
         self.conv = nn.Conv1d(cin, cout, kernel_size, dilation=dilation, groups=groups)
         self.context = (kernel_size - 1) * dilation
         self.gemm = groups == 1 and cin >= GEMM_MIN_CHANNELS
-        self.product: Product | None = None  # a compiled GEMV for few-row GEMMs (CodecDecoder.use_compiled_gemv)
+        self.product: Product | None = None  # see use_product
+
+    def use_product(self, product: Product) -> None:
+        """Run few-row im2col GEMMs through `product` (a compiled GEMV; CodecDecoder.use_compiled_gemv)."""
+        self.product = product
 
     def state_shapes(self, batch: int) -> list[Shape]:
         return [(batch, self.conv.in_channels, self.context)] if self.context else []

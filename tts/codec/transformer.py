@@ -17,7 +17,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from tts.checkpoint.config import DecoderDims
 from tts.model.layers import DecoderLayer, RMSNorm, apply_rope, inv_frequencies, rope_angles
@@ -47,13 +46,7 @@ class Attention(nn.Module):
         v = torch.cat((v_cache, v), dim=2)
         k_cache.copy_(k[:, :, t:])
         v_cache.copy_(v[:, :, t:])
-        # The math kernel, not the CPU flash kernel: without MKL's strict reproducibility (tts/mkl_reproducibility.py,
-        # which only acts if it runs before MKL's first call) the flash kernel's result for a slot depends on which
-        # thread computed it (seen on an AMD EPYC Zen 5 with 2 threads: the same stream in slot 0 and slot 5 gave
-        # different bits), which would make a stream's samples depend on its neighbours; the math kernel's
-        # batched GEMMs do not (1e-7 apart from the flash kernel, tests/tts/test_codec_decoder.py).
-        with sdpa_kernel(SDPBackend.MATH):
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
         return self.o_proj(out.transpose(1, 2).reshape(b, t, self.heads * self.head_dim))
 
 

@@ -32,8 +32,9 @@ faster than float32 there:
   (`CodecDecoder.use_compiled_gemv`).
 Without AVX-512 (an AVX2-only CPU, or torch capped with `ATEN_CPU_CAPABILITY=avx2`) `auto` is the exact
 float32 reference: inductor's AVX2 code loads 8 int8 weights at a time through a scalar copy (ATen's AVX2
-`Vectorized<int8_t>::loadu` with a partial count), so the int8 GEMV streams ~3 GB/s and a whole `auto` frame
-took 519 ms against float32's 482 ms (measured under that cap on an EPYC Zen 5; docs/benchmarks.md).
+`Vectorized<int8_t>::loadu` with a partial count), so the int8 GEMV streams ~3 GB/s: talker + predictor took
+519 ms per frame against float32's 482 ms, 597 vs 563 ms with the codec (measured under that cap on an EPYC
+Zen 5; docs/benchmarks.md).
 On CUDA, `auto` is bfloat16 everywhere but the codec (float32).
 """
 
