@@ -1,6 +1,7 @@
 """Concurrency sweep: our continuous-batching engine vs the official batched `generate`, same checkpoint, same run.
 
     .venv/bin/python -m benchmarks.concurrency [--sizes 1 2 4 8 16] [--frames 16] [--dtype float32] [--compile]
+        [--quantization none|int8|auto] [--codec-batched]
 
 For each concurrency N, N requests (different texts and speakers, sampling on, EOS banned so lengths are
 fixed) arrive together. Ours: an engine with N slots (its static step shape), all requests submitted at once;
@@ -42,9 +43,11 @@ def percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))]
 
 
-def run_ours(path, n: int, frames: int, dtype: str, compile_step: bool, quantization: str = "none") -> dict:
+def run_ours(path, n: int, frames: int, dtype: str, compile_step: bool, quantization: str = "none",
+             codec_batched: bool = False) -> dict:
     engine = load_engine(str(path), slots=n, max_context=256, dtype=dtype, prefill_budget=512,
                          quantization=quantization)
+    engine.runner.codec_per_stream = engine.runner.codec_per_stream and not codec_batched
     engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True  # fixed lengths
     if compile_step and not engine.runner.compiled:
         engine.runner.compile()
@@ -95,10 +98,13 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--quantization", default="none", choices=["none", "int8", "auto"], help="ours only")
     ap.add_argument("--no-oracle", action="store_true")
+    ap.add_argument("--codec-batched", action="store_true",
+                    help="step the codec over every slot together, as on CUDA, instead of per stream (CPU default)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     path = ensure_checkpoint(DEFAULT_CKPT)
-    ours = {n: run_ours(path, n, args.frames, args.dtype, args.compile, args.quantization) for n in args.sizes}
+    ours = {n: run_ours(path, n, args.frames, args.dtype, args.compile, args.quantization, args.codec_batched)
+            for n in args.sizes}
     theirs = {}
     if not args.no_oracle:
         from tests.oracle import load_oracle
@@ -107,7 +113,7 @@ def main() -> None:
         oracle.model.talker.generation_config.bad_words_ids = [[oracle.model.config.talker_config.codec_eos_token_id]]
         theirs = {n: run_oracle(oracle, n, args.frames) for n in args.sizes}
     print(f"\nreal-0.6B dims, {args.dtype}{' compiled' if args.compile else ''}, quantization {args.quantization}, "
-          f"{args.threads} threads, "
+          f"codec {'batched over all slots' if args.codec_batched else 'per stream'}, {args.threads} threads, "
           f"{args.frames} frames per request, EOS banned")
     print("| N | ours frames/s (with codec) | ours, model only | oracle frames/s (no codec) | ratio model only | "
           "ours TTFF p50 / p95 (s) | oracle TTFF (s) |")

@@ -1,6 +1,7 @@
 """Batch-1 speed of our engine vs the official package on the same real-0.6B-dimension random checkpoint.
 
     .venv/bin/python -m benchmarks.engine_speed [--threads 2] [--frames 25] [--checkpoint DIR] [--no-oracle]
+        [--quantization none|int8|auto] [--slots N] [--codec-batched]
 
 Both run float32 on CPU with EOS disabled (random weights would stop at random points), sampling on, one
 request. Method (the same as docs/benchmarks.md's oracle baseline): per-frame time = (t(N+1 frames) - t(1
@@ -153,12 +154,17 @@ def main() -> None:
                    help="measured memory bandwidth in GB/s for the floor (default: measured here, x.sum over 1 GB)")
     p.add_argument("--compile", action="store_true", help="torch.compile our decode step first")
     p.add_argument("--no-oracle", action="store_true")
+    p.add_argument("--slots", type=int, default=1,
+                   help="engine slots (the server's --max-batch); the benchmark's one stream sits in slot 0")
+    p.add_argument("--codec-batched", action="store_true",
+                   help="step the codec over every slot together, as on CUDA, instead of per stream (CPU default)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     path = ensure_checkpoint(args.checkpoint)
-    engine = load_engine(str(path), slots=1, max_context=512, dtype=args.dtype, codec_dtype=args.codec_dtype,
+    engine = load_engine(str(path), slots=args.slots, max_context=512, dtype=args.dtype, codec_dtype=args.codec_dtype,
                          quantization=args.quantization)
     print(f"precision: {engine.precision.describe()}", flush=True)
+    engine.runner.codec_per_stream = engine.runner.codec_per_stream and not args.codec_batched
     if args.compile or engine.precision.compile_step:
         t0 = time.perf_counter()
         engine.runner.compile()
@@ -174,7 +180,9 @@ def main() -> None:
     if not args.no_oracle:
         rows["oracle"] = time_oracle(path, args.frames, args.dtype)
     mode = "compiled" if args.compile or precision.compile_step else "eager"
-    print(f"\nreal-0.6B dims, {precision.describe()} ({mode}), {args.threads} threads, batch 1, {args.frames} frames, "
+    codec = "batched over all slots" if args.codec_batched else "per stream"
+    print(f"\nreal-0.6B dims, {precision.describe()} ({mode}), {args.threads} threads, one stream on {args.slots} "
+          f"slot(s), codec {codec}, {args.frames} frames, "
           f"EOS banned (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}); CPU: {cpu_model()}")
     print("| engine | s/frame | frames/s | first frame (s) | codec s per audio-s |")
     print("|---|---|---|---|---|")

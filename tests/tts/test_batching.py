@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from contract.request import GREEDY, Sampling, SynthesisRequest
 from tests.conftest import TEST_DEVICE
@@ -91,6 +92,19 @@ def test_each_request_in_a_staggered_batch_of_8_equals_itself_alone(engine, alon
         np.testing.assert_array_equal(codes, ref_codes, err_msg=f"request {i} codes differ in the batch")
         np.testing.assert_array_equal(pcm, ref_pcm, err_msg=f"request {i} samples differ in the batch")
     assert max(len(c) for c, _, _ in batched.values()) > 72
+
+
+def test_on_cpu_a_batched_stream_is_its_offline_decode_bit_for_bit(engine):
+    """The CPU runner steps each stream's codec alone (ModelRunner._step): whoever else decodes, a stream's
+    samples are exactly `CodecDecoder.decode` of its codes, the offline path."""
+    assert engine.runner.codec_per_stream == (engine.runner.device.type == "cpu")
+    if not engine.runner.codec_per_stream:
+        pytest.skip("the batched codec (CUDA) rounds a stream by its company; the test above covers it")
+    reqs = _requests()
+    batched = _run(engine, {0: reqs[:4], 3: reqs[4:6]})
+    for i, (codes, pcm, _) in batched.items():
+        offline = engine.runner.codec.decode(torch.from_numpy(codes).to(engine.runner.device)).cpu().numpy()
+        np.testing.assert_array_equal(pcm, offline, err_msg=f"request {i}")
 
 
 def test_cancel_frees_the_slot_before_the_next_step_and_spares_the_others(engine, alone):

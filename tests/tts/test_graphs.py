@@ -28,8 +28,8 @@ def test_every_shape_a_step_uses_is_captured(slots, data):
     highest = data.draw(st.integers(0, slots - 1))
     context = data.draw(st.integers(256, 8192))
     longest = data.draw(st.integers(1, context))
-    runner = ModelRunner.__new__(ModelRunner)  # decode_rows needs only the slot count
-    runner.slots = slots
+    runner = ModelRunner.__new__(ModelRunner)  # decode_rows needs only the slot count and the row minimum
+    runner.slots, runner.min_rows = slots, 2  # 2: a step with float products (every CUDA mode)
     rows = runner.decode_rows(highest)
     assert rows in row_buckets(slots) and rows > highest
     assert kv_bucket_for(longest, 256, context) in kv_buckets(context, 256)
@@ -42,6 +42,7 @@ def test_replayed_steps_equal_plain_steps_bit_for_bit(tiny_ckpt):
     def run(static: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         engine = load_engine(str(tiny_ckpt), slots=2, max_context=512)
         runner = engine.runner
+        runner.codec_per_stream = False  # the codec over every slot, as on CUDA, in both runs
         if static:  # what capture_graphs() sets up on CUDA, with eager replays (no CUDA graph on a CPU)
             runner.graphs = StaticSteps(runner._step, runner.slots, runner.device, runner.codec_state.snapshot,
                                         lambda saved: runner.codec_state.restore(saved, runner._all_slots))

@@ -192,16 +192,18 @@ def test_float16_codec_convolutions_stream_exactly_like_their_offline_decode(tin
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_compiled_int8_step_gives_a_request_the_same_bits_alone_and_in_a_batch(tiny_17b_ckpt):
-    """The compiled int8 GEMV (tts/model/quantized.py) reduces each row in the same order for every row bucket."""
+    """The compiled int8 GEMV (tts/model/quantized.py) reduces each row in the same order for every row bucket,
+    1 row included (a lone stream steps alone, ModelRunner.min_rows)."""
     engine = load_engine(str(tiny_17b_ckpt), quantization="int8", slots=4, max_context=192)
     engine.runner.compile()
+    assert [engine.runner.decode_rows(s) for s in range(4)] == [1, 2, 4, 4]
     engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True
     reqs = [SynthesisRequest(text="Hello world, this is a test.", voice="ryan", language="english",
                              sampling=GREEDY, max_audio_duration_ms=20 * 80),
             SynthesisRequest(text="今天天气很好。", voice="vivian", language="chinese", seed=3,
                              max_audio_duration_ms=20 * 80),
             SynthesisRequest(text="Another one joins.", voice="eric", seed=4, max_audio_duration_ms=20 * 80)]
-    alone = [engine.synthesize(r) for r in reqs]  # 2-row bucket
+    alone = [engine.synthesize(r) for r in reqs]  # 1-row bucket
     seqs = {engine.submit(r).seq_id: i for i, r in enumerate(reqs)}  # 4-row bucket
     codes, pcm = {i: [] for i in seqs.values()}, {i: [] for i in seqs.values()}
     while engine.has_work:
@@ -210,7 +212,7 @@ def test_compiled_int8_step_gives_a_request_the_same_bits_alone_and_in_a_batch(t
             pcm[seqs[ev.seq_id]].append(ev.pcm)
     for i, ref in enumerate(alone):
         np.testing.assert_array_equal(np.stack(codes[i]), ref.codes, err_msg=f"request {i} codes differ")
-        # the codec's few-row products ran through the compiled GEMV (CodecDecoder.use_compiled_gemv)
+        # each stream's codec ran alone (CPU), its few-row products through the compiled GEMV
         np.testing.assert_array_equal(np.concatenate(pcm[i]), ref.pcm, err_msg=f"request {i} samples differ")
     assert any(m.product is not None for m in engine.runner.codec.modules() if isinstance(m, CausalTransConv1d))
 

@@ -49,6 +49,12 @@ class CodecState:
     def tensors(self) -> list[torch.Tensor]:
         return [self.pos, *self.kv, *self.conv]
 
+    def slot(self, i: int) -> CodecState:
+        """Slot `i` as a 1-slot state of views: a step on it advances that slot's stream in place, and it is
+        the same computation as the stream's solo `step` (ModelRunner's per-stream codec)."""
+        return CodecState(pos=self.pos[i:i + 1], kv=[t[i:i + 1] for t in self.kv],
+                          conv=[t[i:i + 1] for t in self.conv])
+
     def snapshot(self) -> list[torch.Tensor]:
         return [t.clone() for t in self.tensors()]
 

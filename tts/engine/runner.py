@@ -19,7 +19,7 @@ from tts.engine.scheduler import Plan
 from tts.engine.sequence import Sequence
 from tts.model.gemv import Product, gemv
 from tts.model.layers import store_linear_weights_transposed
-from tts.model.quantized import Int8Linear, has_int8
+from tts.model.quantized import Int8Linear, decodes_int8_only, has_int8
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.prompt.builder import Prompt
 
@@ -97,11 +97,13 @@ class ModelRunner:
         self.set_apart: dict[int, list[torch.Tensor]] = {}  # parked sequences' codec states (1-slot snapshots)
         self._decode_step = model.decode_step
         self._compiled = False
+        self.min_rows = 2  # see decode_rows
         self._key_positions = torch.arange(max_context, device=self.device)
         self.kv_bucket = KV_BUCKET
         self.graphs: StaticSteps | None = None  # captured steps (CUDA graphs), when capture_graphs() ran
         self._all_slots = torch.ones(slots, dtype=torch.bool, device=self.device)
         self._host: dict[tuple, list[torch.Tensor]] = {}  # pinned host buffers of the step outputs, by shape (CUDA)
+        self.codec_per_stream = self.device.type == "cpu"  # see _step
         # Cumulative wall seconds per phase, host-side: exact on CPU; on CUDA the read-back at the end of decode()
         # is the sync, and a replayed graph's codec share stays inside "decode".
         self.seconds = {"prefill": 0.0, "decode": 0.0, "codec": 0.0}
@@ -110,9 +112,10 @@ class ModelRunner:
         """How many leading slots a decode step covers: the smallest bucket (2, 4, 8, ... capped at `slots`)
         that holds every occupied slot. On a CPU a step's cost grows with its rows (real 0.6B, float32: 0.57 s
         at 2 rows, 0.68 s at 8), so one stream on an 8-slot engine should not pay for 8; on a GPU the few buckets are the few CUDA
-        graphs to capture. Never 1 row on a multi-slot engine: a 1-row GEMM takes another kernel (GEMV) whose
-        rounding differs, and a request must give the same bits alone and in company."""
-        rows = min(2, self.slots)
+        graphs to capture. Never 1 row on a multi-slot engine unless every decode product is the compiled int8
+        GEMV (`min_rows`, set by `compile`): a 1-row float GEMM takes another kernel (GEMV) whose rounding
+        differs, and a request must give the same bits alone and in company."""
+        rows = min(self.min_rows, self.slots)
         while rows <= highest_slot:
             rows *= 2
         return min(rows, self.slots)
@@ -128,6 +131,11 @@ class ModelRunner:
         few-row float32 products run through a compiled GEMV (`CodecDecoder.use_compiled_gemv`)."""
         if has_int8(self.model):
             compile_regions(self.model)
+            if decodes_int8_only(self.model):
+                # The GEMV sums each row alone (tts/model/gemv.py): one row gets the same bits as in a bucket
+                # of 2, 4 or 8, and a lone int8 stream skips a second row that costs it ~1.8x (real 0.6B, 2
+                # cores of a Zen 5: 132 vs 73 ms per frame; docs/benchmarks.md).
+                self.min_rows = 1
             self.codec.use_compiled_gemv(compiled_gemv())
         else:
             self._decode_step = torch.compile(self.model.decode_step, fullgraph=True)
@@ -199,7 +207,7 @@ class ModelRunner:
     @torch.inference_mode()
     def decode(self, seqs: list[Sequence], hold: list[Sequence]) -> StepOutput:
         """One frame for each of `seqs`; `hold`: other occupied slots (paused or prefilling), whose codec
-        state must not move (the codec steps every slot, see `_step`)."""
+        state must not move (when the codec steps every slot, see `_step`)."""
         rows = self.decode_rows(max(s.slot for s in (*seqs, *hold)))
         active = torch.zeros(rows, dtype=torch.bool)
         active[[s.slot for s in seqs]] = True
@@ -213,7 +221,9 @@ class ModelRunner:
             keys = self._key_positions[:kv_len]
             if self._compiled:
                 torch._dynamo.mark_dynamic(keys, 0)
-            codes, nxt, pcm = self._step(active.to(self.device), keys, held.to(self.device) if hold else None)
+            streams = sorted(s.slot for s in seqs) if self.codec_per_stream else None
+            codes, nxt, pcm = self._step(active.to(self.device), keys, held.to(self.device) if hold else None,
+                                         streams)
         out = StepOutput(*self._to_host(codes, nxt, pcm.float()))  # the step's one sync
         self.seconds["decode"] += time.perf_counter() - t0 - (self.seconds["codec"] - codec_before)
         return out
@@ -232,16 +242,30 @@ class ModelRunner:
         torch.cuda.current_stream(self.device).synchronize()
         return [b.numpy() for b in buffers]
 
-    def _step(self, active: torch.Tensor, keys: torch.Tensor, held: torch.Tensor | None
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _step(self, active: torch.Tensor, keys: torch.Tensor, held: torch.Tensor | None,
+              streams: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The device work of a step, top to bottom, no host sync: the model's decode step over the leading
-        `active.shape[0]` rows, then the codec step of every slot, whose `held` slots get their codec state back
-        (None: no slot is held, nothing to copy — an eager step's shortcut; a captured step always has a mask).
-        Rows that emit no frame may hold anything (a finished slot's code 0 is EOS, outside the codebook). The
-        codec steps every slot: its convolutions are not batch-invariant (a stream's samples would change in
-        the last bits with the number of rows), and it is the cheaper part of a step."""
+        `active.shape[0]` rows, then the codec.
+
+        The codec is not batch-invariant: its products and convolutions round a stream's samples differently
+        in the last bits with the number of slots they run over (MKL, oneDNN and even the compiled GEMV pick
+        other blockings by row count). So it either steps every slot together (`streams` None: the static
+        shape a CUDA graph captures; `held` slots get their codec state back, None meaning none is held, an
+        eager step's shortcut), or, with `streams` (the slots that emit a frame; `codec_per_stream`, on CPU),
+        each of those slots alone, on a 1-slot view of the state: the very computation of the stream's solo
+        `CodecDecoder.decode`, whoever else decodes, and idle or held slots cost nothing. On 2 CPU cores the
+        codec step of the real 12 Hz codec takes ~50 ms per slot (the 1-slot step) against ~93 / 137 / 297 ms
+        for all 2 / 4 / 8 slots batched (docs/benchmarks.md): one stream on an 8-slot engine paid 297 ms per
+        80 ms frame for the slots it did not use. Rows that emit no frame may hold anything (a finished
+        slot's code 0 is EOS, outside the codebook)."""
         codes, nxt = self._decode_step(active, keys)
         t0 = time.perf_counter()
+        if streams is not None:
+            pcm = torch.zeros(self.slots, self.codec.samples_per_frame, device=codes.device)
+            for slot in streams:
+                pcm[slot] = self.codec.step(codes[slot:slot + 1, None], self.codec_state.slot(slot))[0]
+            self.seconds["codec"] += time.perf_counter() - t0
+            return codes, nxt, pcm
         kept = self.codec_state.snapshot() if held is not None else None
         frames = torch.zeros(self.slots, codes.shape[1], dtype=codes.dtype, device=codes.device)
         frames[:active.shape[0]] = torch.where(active.unsqueeze(1), codes, 0)

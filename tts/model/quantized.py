@@ -40,6 +40,14 @@ def has_int8(module: nn.Module) -> bool:
     return any(isinstance(m, Int8Linear) for m in module.modules())
 
 
+def decodes_int8_only(model: nn.Module) -> bool:
+    """Every weight product of a decode step is int8: no float `nn.Linear` in the talker or its code predictor
+    but the text projection, which runs on prompts only (decode reads its outputs from the slot state)."""
+    talker = model.talker
+    return has_int8(talker) and not any(type(m) is nn.Linear for name, m in talker.named_modules()
+                                        if not name.startswith("text_projection"))
+
+
 def quantize_per_channel(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """float [out, in] -> (int8 [out, in], float32 scales [out]), symmetric, computed in float32."""
     w = weight.detach().float()
