@@ -49,7 +49,7 @@ def worker_spec(cfg: ServerConfig, voice_store: str) -> WorkerSpec:
     return WorkerSpec(model=cfg.model, device=cfg.device, dtype=cfg.dtype, codec_dtype=cfg.codec_dtype,
                       quantization=cfg.quantization,
                       slots=cfg.max_batch, threads=threads, voice_store=voice_store,
-                      cuda_graphs=cfg.cuda_graphs == "on", log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
+                      cuda_graphs=cfg.cuda_graphs == "on", codec_batching=cfg.codec_batching, log_level=cfg.log_level.upper() if cfg.log_level != "debug" else "DEBUG")
 
 
 class ServerApp:

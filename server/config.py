@@ -38,6 +38,7 @@ DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-0.6B-CustomVoice"
 MAX_TEXT_CHARS_LIMIT = 1_000_000  # the longest text one request may carry (it is spoken segment by segment)
 DTYPES = ("float32", "bfloat16", "float16")
 QUANTIZATIONS = ("none", "int8", "auto")  # = tts.engine.precision.QUANTIZATIONS (the server imports no torch)
+CODEC_BATCHING = ("auto", "per-stream", "all-slots")  # = tts.engine.runner.CODEC_BATCHING (no torch here either)
 DTYPE_CHOICES = ("auto", "float32", "bfloat16")  # = tts.engine.precision.DTYPE_CHOICES
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("json", "console")
@@ -75,6 +76,7 @@ class ServerConfig:
     max_text_chars: int = 100_000
     max_audio_seconds: float = 3600.0
     cuda_graphs: str = "on"
+    codec_batching: str = "auto"
     stream_idle_flush_ms: int = 500
     max_sessions: int = 64
     session_idle_timeout: float = 300.0  # 0: sessions never time out
@@ -182,6 +184,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_message_bytes", "int", "largest accepted request message (voice-cloning audio)", "BYTES"),
     Setting("cuda_graphs", "str", "on | off: on a CUDA device, capture the decode step as CUDA graphs at start-up "
             "(one per row bucket and cache-length bucket); ignored on a CPU", "ON|OFF"),
+    Setting("codec_batching", "str", f"{' | '.join(CODEC_BATCHING)}: per-stream decodes each stream's audio alone "
+            "(idle slots cost nothing: latency at low load), all-slots every slot in one batched step (throughput "
+            "at full load; the only mode CUDA graphs capture); auto: per-stream on a CPU, all-slots on CUDA", "MODE"),
     Setting("max_metadata_bytes", "int", "largest accepted request metadata (gRPC) or header block (HTTP: 431 "
             "beyond it)", "BYTES"),
     Setting("max_streams_per_connection", "int", "concurrent gRPC calls one client connection may open (HTTP/2 "
@@ -389,6 +394,8 @@ def validate(cfg: ServerConfig) -> list[str]:
     in_range("max_message_bytes", 64 * 1024, 256 * 1024 * 1024)
     if cfg.cuda_graphs not in ("on", "off"):
         bad("cuda_graphs", f"{cfg.cuda_graphs!r} is not one of on, off")
+    if cfg.codec_batching not in CODEC_BATCHING:
+        bad("codec_batching", f"{cfg.codec_batching!r} is not one of {', '.join(CODEC_BATCHING)}")
     in_range("max_metadata_bytes", 1024, 1024 * 1024)
     in_range("max_streams_per_connection", 1, 100_000)
     if not 0.5 <= cfg.stall_timeout <= 3600:

@@ -58,6 +58,7 @@ def _start(spec: p.WorkerSpec):
                          quantization=spec.quantization, slots=spec.slots, max_context=spec.max_context,
                          prefill_chunk=spec.prefill_chunk, prefill_budget=spec.prefill_budget,
                          voice_store=spec.voice_store)
+    engine.runner.set_codec_batching(spec.codec_batching)
     if spec.compile and not engine.runner.compiled:
         engine.runner.compile()
     if spec.cuda_graphs and engine.runner.device.type == "cuda":

@@ -54,6 +54,7 @@ class WorkerSpec:
     threads: int | None = None  # torch CPU threads
     compile: bool = False
     cuda_graphs: bool = True  # on a CUDA device: capture the decode step as CUDA graphs at start-up
+    codec_batching: str = "auto"  # auto | per-stream | all-slots (ModelRunner.set_codec_batching)
     voice_store: str | None = None  # directory shared by all workers (registered voices)
     heartbeat_s: float = 0.5
     log_level: str = "WARNING"

@@ -106,6 +106,7 @@ def test_flag_forms_and_paths(tmp_path: Path) -> None:
     (["--dtype", "fp8"], {}, "dtype: 'fp8' is not one of auto, float32, bfloat16"),
     (["--codec-dtype", "int8"], {}, "codec_dtype: 'int8' is not one of"),
     (["--quantization", "int4"], {}, "quantization: 'int4' is not one of none, int8, auto"),
+    ([], {"QWEN3_TTS_CODEC_BATCHING": "some"}, "codec_batching: 'some' is not one of auto, per-stream, all-slots"),
     (["--max-batch", "0"], {}, "max_batch: 0 is out of range 1..1024"),
     (["--max-queue", "-5"], {}, "max_queue: -5 is out of range 0..100000"),
     (["--queue-timeout", "0"], {}, "queue_timeout: 0.0 is out of range (0, 3600] seconds"),
@@ -254,3 +255,13 @@ def test_quantization_defaults_to_exact_and_reaches_the_worker() -> None:
     cfg = load_config(["--quantization", "auto"], {})
     assert worker_spec(cfg, "/tmp/voices").quantization == "auto"
     assert load_config([], {"QWEN3_TTS_QUANTIZATION": "int8"}).quantization == "int8"
+
+
+def test_codec_batching_defaults_to_auto_and_reaches_the_worker() -> None:
+    from server.app import worker_spec
+    from server.config import CODEC_BATCHING
+
+    assert ServerConfig().codec_batching == "auto"
+    cfg = load_config(["--codec-batching", "all-slots"], {})
+    assert worker_spec(cfg, "/tmp/voices").codec_batching == "all-slots"
+    assert CODEC_BATCHING == ("auto", "per-stream", "all-slots")  # = tts.engine.runner.CODEC_BATCHING

@@ -97,7 +97,9 @@ def test_each_request_in_a_staggered_batch_of_8_equals_itself_alone(engine, alon
 def test_on_cpu_a_batched_stream_is_its_offline_decode_bit_for_bit(engine):
     """The CPU runner steps each stream's codec alone (ModelRunner._step): whoever else decodes, a stream's
     samples are exactly `CodecDecoder.decode` of its codes, the offline path."""
-    assert engine.runner.codec_per_stream == (engine.runner.device.type == "cpu")
+    assert engine.runner.codec_per_stream == (engine.runner.device.type == "cpu")  # codec batching "auto"
+    with pytest.raises(ValueError, match="codec batching 'per-slot' is not one of auto, per-stream, all-slots"):
+        engine.runner.set_codec_batching("per-slot")
     if not engine.runner.codec_per_stream:
         pytest.skip("the batched codec (CUDA) rounds a stream by its company; the test above covers it")
     reqs = _requests()

@@ -42,7 +42,7 @@ def test_replayed_steps_equal_plain_steps_bit_for_bit(tiny_ckpt):
     def run(static: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         engine = load_engine(str(tiny_ckpt), slots=2, max_context=512)
         runner = engine.runner
-        runner.codec_per_stream = False  # the codec over every slot, as on CUDA, in both runs
+        runner.set_codec_batching("all-slots")  # the codec over every slot, as on CUDA, in both runs
         if static:  # what capture_graphs() sets up on CUDA, with eager replays (no CUDA graph on a CPU)
             runner.graphs = StaticSteps(runner._step, runner.slots, runner.device, runner.codec_state.snapshot,
                                         lambda saved: runner.codec_state.restore(saved, runner._all_slots))

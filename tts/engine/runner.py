@@ -74,6 +74,7 @@ KV_BUCKET = 64  # attended cache length is rounded up to this (CUDA graphs: CUDA
 # is the same bits for any number of rows from 2 to 32 (measured for every weight shape of both model sizes),
 # which is what lets the step cover fewer rows than slots without changing anyone's audio.
 TRANSPOSED_WEIGHTS_MIN_SLOTS = 2
+CODEC_BATCHING = ("auto", "per-stream", "all-slots")  # see ModelRunner.set_codec_batching
 
 
 @dataclass
@@ -103,7 +104,8 @@ class ModelRunner:
         self.graphs: StaticSteps | None = None  # captured steps (CUDA graphs), when capture_graphs() ran
         self._all_slots = torch.ones(slots, dtype=torch.bool, device=self.device)
         self._host: dict[tuple, list[torch.Tensor]] = {}  # pinned host buffers of the step outputs, by shape (CUDA)
-        self.codec_per_stream = self.device.type == "cpu"  # see _step
+        self.codec_per_stream = False  # see _step and set_codec_batching
+        self.set_codec_batching("auto")
         # Cumulative wall seconds per phase, host-side: exact on CPU; on CUDA the read-back at the end of decode()
         # is the sync, and a replayed graph's codec share stays inside "decode".
         self.seconds = {"prefill": 0.0, "decode": 0.0, "codec": 0.0}
@@ -119,6 +121,16 @@ class ModelRunner:
         while rows <= highest_slot:
             rows *= 2
         return min(rows, self.slots)
+
+    def set_codec_batching(self, mode: str) -> None:
+        """How the codec steps (see `_step`): `per-stream` (each decoding stream alone: latency at low load,
+        idle slots free), `all-slots` (every slot in one batched step: throughput at full load, the shape a
+        CUDA graph captures, so graphs replay only then), or `auto`: per stream on a CPU, all slots on CUDA.
+        On 2 Zen 5 cores, real 0.6B, `auto` quantization: one stream on 8 slots 130 vs 418 ms per frame,
+        4 streams on 4 slots 9.3 vs 13.1 frames/s in total (docs/benchmarks.md)."""
+        if mode not in CODEC_BATCHING:
+            raise ValueError(f"codec batching {mode!r} is not one of {', '.join(CODEC_BATCHING)}")
+        self.codec_per_stream = mode == "per-stream" or (mode == "auto" and self.device.type == "cpu")
 
     def compile(self) -> None:
         """Compile the batched decode step (whole frame: predictor, talker, sampling) as one graph.
@@ -215,7 +227,7 @@ class ModelRunner:
         held[[s.slot for s in hold]] = True
         kv_len = kv_bucket_for(max(s.prompt_len + s.frames for s in seqs) + 1, self.kv_bucket, self.max_context)
         t0, codec_before = time.perf_counter(), self.seconds["codec"]
-        if self.graphs is not None and self.graphs.has(rows, kv_len):
+        if self.graphs is not None and not self.codec_per_stream and self.graphs.has(rows, kv_len):
             codes, nxt, pcm = self.graphs.replay(active, kv_len, held)
         else:
             keys = self._key_positions[:kv_len]
@@ -251,7 +263,7 @@ class ModelRunner:
         in the last bits with the number of slots they run over (MKL, oneDNN and even the compiled GEMV pick
         other blockings by row count). So it either steps every slot together (`streams` None: the static
         shape a CUDA graph captures; `held` slots get their codec state back, None meaning none is held, an
-        eager step's shortcut), or, with `streams` (the slots that emit a frame; `codec_per_stream`, on CPU),
+        eager step's shortcut), or, with `streams` (the slots that emit a frame; `codec_per_stream`),
         each of those slots alone, on a 1-slot view of the state: the very computation of the stream's solo
         `CodecDecoder.decode`, whoever else decodes, and idle or held slots cost nothing. On 2 CPU cores the
         codec step of the real 12 Hz codec takes ~50 ms per slot (the 1-slot step) against ~93 / 137 / 297 ms
