@@ -19,7 +19,7 @@ from torch import nn
 from contract.request import GREEDY, SynthesisRequest
 from tts.checkpoint.loading import CheckpointError
 from tts.codec.layers import CausalConv1d, CausalTransConv1d
-from tts.engine.loader import load_engine
+from tts.engine.loader import load_engine, warm_up
 from tts.engine.precision import choose_precision, default_dtype
 from tts.model import cpu_isa
 from tts.model.quantized import Int8Linear, quantize_per_channel
@@ -215,6 +215,30 @@ def test_compiled_int8_step_gives_a_request_the_same_bits_alone_and_in_a_batch(t
         # each stream's codec ran alone (CPU), its few-row products through the compiled GEMV
         np.testing.assert_array_equal(np.concatenate(pcm[i]), ref.pcm, err_msg=f"request {i} samples differ")
     assert any(m.product is not None for m in engine.runner.codec.modules() if isinstance(m, CausalTransConv1d))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_warm_up_compiles_every_row_bucket_so_a_burst_compiles_nothing(tiny_17b_ckpt):
+    """A bucket compiled while serving stalls every stream for minutes (cold, 2 cores) and outlasts the
+    server's stall timeout: the worker's warm-up runs a burst per bucket before it reports ready."""
+    from torch._dynamo.utils import counters
+
+    engine = load_engine(str(tiny_17b_ckpt), quantization="int8", slots=4, max_context=192)
+    engine.runner.compile()
+    warm_up(engine)
+    compiled = counters["stats"]["unique_graphs"]
+    # The warm-up's prompt: a new prompt length may still specialise a prefill graph once (dynamo then makes
+    # it dynamic), a cost of the first long prompt, not of concurrency.
+    voice = engine.capabilities.speakers[0]
+    seqs = [engine.submit(SynthesisRequest(text="Warm-up.", voice=voice, seed=i, max_audio_duration_ms=4 * 80))
+            for i in range(4)]
+    highest = 0
+    while engine.has_work:
+        engine.step()
+        highest = max([highest] + [s.slot for s in seqs if s.slot is not None])
+    assert engine.runner.decode_rows(highest) == 4
+    assert counters["stats"]["unique_graphs"] == compiled
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from tts.checkpoint.loading import (
 )
 from tts.codec.decoder import CodecDecoder
 from tts.engine.engine import Engine
+from tts.engine.graphs import row_buckets
 from tts.engine.memory import plan_cache
 from tts.engine.precision import Precision, choose_precision
 from tts.model.quantized import Int8Linear, quantize_linears
@@ -92,7 +93,10 @@ def quantize_components(acoustic: Qwen3TTSModel, precision: Precision) -> None:
 
 
 def warm_up(engine: Engine) -> None:
-    """One short utterance through prefill, decode and codec (first-call allocations, compilation)."""
+    """One short utterance through prefill, decode and codec (first-call allocations, compilation); on a
+    compiled engine also one burst per row bucket (2, 4, ... slots), so that no bucket compiles its graphs
+    while serving: inductor takes minutes per bucket cold on 2 cores, and a step that long would stall every
+    stream and outlast the server's stall timeout (60 s), which kills the worker as hung."""
     caps = engine.capabilities
     voice = caps.speakers[0] if caps.speakers else ""
     if engine.voices is not None:  # Base: a throw-away voice from a synthetic tone (also warms the encoders)
@@ -101,10 +105,19 @@ def warm_up(engine: Engine) -> None:
         # stored voice can already have: in memory only, deleted right after.
         voice = engine.voices.register(f"warmup-{uuid.uuid4().hex}", (tone, 24000), x_vector_only=True,
                                        persist=False).name
+    request = SynthesisRequest(
+        text="Warm-up.", voice=voice, language="auto", sampling=GREEDY, max_audio_duration_ms=2 * caps.frame_ms,
+        instructions="A neutral voice." if caps.model_type == "voice_design" else "")
     try:
-        engine.synthesize(SynthesisRequest(
-            text="Warm-up.", voice=voice, language="auto", sampling=GREEDY, max_audio_duration_ms=2 * caps.frame_ms,
-            instructions="A neutral voice." if caps.model_type == "voice_design" else ""))
+        engine.synthesize(request)
+        buckets = row_buckets(engine.slots) if engine.runner.compiled else []
+        for rows in buckets:
+            t0 = time.perf_counter()
+            for _ in range(rows):
+                engine.submit(request)
+            while engine.has_work:
+                engine.step()
+            log.info("warmed the %d-row decode step in %.1f s", rows, time.perf_counter() - t0)
     finally:
         if engine.voices is not None:
             engine.voices.delete(voice)
