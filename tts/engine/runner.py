@@ -104,8 +104,7 @@ class ModelRunner:
         self.graphs: StaticSteps | None = None  # captured steps (CUDA graphs), when capture_graphs() ran
         self._all_slots = torch.ones(slots, dtype=torch.bool, device=self.device)
         self._host: dict[tuple, list[torch.Tensor]] = {}  # pinned host buffers of the step outputs, by shape (CUDA)
-        self.codec_per_stream = False  # see _step and set_codec_batching
-        self.set_codec_batching("auto")
+        self.set_codec_batching("auto")  # sets codec_per_stream (see _step)
         # Cumulative wall seconds per phase, host-side: exact on CPU; on CUDA the read-back at the end of decode()
         # is the sync, and a replayed graph's codec share stays inside "decode".
         self.seconds = {"prefill": 0.0, "decode": 0.0, "codec": 0.0}

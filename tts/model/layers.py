@@ -98,14 +98,16 @@ class Attention(nn.Module):
         k = self.k_norm(self.k_proj(x).view(b, s, self.num_kv_heads, self.head_dim)).transpose(1, 2)
         v = self.v_proj(x).view(b, s, self.num_kv_heads, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        k_rows, v_rows = cache.k[rows], cache.v[rows]
-        row_idx = torch.arange(b, device=x.device).unsqueeze(1)
+        # Written into the cache itself, not through a view of its rows: compiled, a write through a view of a
+        # graph input becomes a scatter into a copy of the whole cache (every slot, every position), which made
+        # a compiled int8 step on 8 slots x 4096 positions ~3x slower than on 512 (docs/benchmarks.md).
+        row_idx = torch.arange(rows.start, rows.start + b, device=x.device).unsqueeze(1)
         # Advanced indices on dims 0 and 2 put [rows, tokens] first: write [rows, tokens, kv_heads, head_dim].
-        k_rows[row_idx, :, write_pos] = k.transpose(1, 2)
-        v_rows[row_idx, :, write_pos] = v.transpose(1, 2)
+        cache.k[row_idx, :, write_pos] = k.transpose(1, 2)
+        cache.v[row_idx, :, write_pos] = v.transpose(1, 2)
         kv_len = mask.shape[-1]
         out = F.scaled_dot_product_attention(
-            q, k_rows[:, :, :kv_len], v_rows[:, :, :kv_len], attn_mask=mask,
+            q, cache.k[rows, :, :kv_len], cache.v[rows, :, :kv_len], attn_mask=mask,
             enable_gqa=self.num_heads != self.num_kv_heads,
         )
         return self.o_proj(out.transpose(1, 2).reshape(b, s, self.num_heads * self.head_dim))
