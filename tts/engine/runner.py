@@ -144,8 +144,8 @@ class ModelRunner:
             compile_regions(self.model)
             if decodes_int8_only(self.model):
                 # The GEMV sums each row alone (tts/model/gemv.py): one row gets the same bits as in a bucket
-                # of 2, 4 or 8, and a lone int8 stream skips a second row that costs it ~1.8x (real 0.6B, 2
-                # cores of a Zen 5: 132 vs 73 ms per frame; docs/benchmarks.md).
+                # of 2, 4 or 8, and a lone int8 stream skips a second row that costs it ~1.6x (real 0.6B, an
+                # 8-slot engine on 2 cores of a Zen 5: 132 vs 81 ms per frame; docs/benchmarks.md).
                 self.min_rows = 1
             self.codec.use_compiled_gemv(compiled_gemv())
         else:
@@ -259,13 +259,13 @@ class ModelRunner:
         `active.shape[0]` rows, then the codec.
 
         The codec is not batch-invariant: its products and convolutions round a stream's samples differently
-        in the last bits with the number of slots they run over (MKL, oneDNN and even the compiled GEMV pick
-        other blockings by row count). So it either steps every slot together (`streams` None: the static
+        in the last bits with the number of slots they run over (MKL's GEMMs pick other blockings by row
+        count, and so does the compiled GEMV at some shapes). So it either steps every slot together (`streams` None: the static
         shape a CUDA graph captures; `held` slots get their codec state back, None meaning none is held, an
         eager step's shortcut), or, with `streams` (the slots that emit a frame; `codec_per_stream`),
         each of those slots alone, on a 1-slot view of the state: the very computation of the stream's solo
         `CodecDecoder.decode`, whoever else decodes, and idle or held slots cost nothing. On 2 CPU cores the
-        codec step of the real 12 Hz codec takes ~50 ms per slot (the 1-slot step) against ~93 / 137 / 297 ms
+        codec step of the real 12 Hz codec takes ~50-57 ms per slot (the 1-slot step) against ~93 / 137 / 297 ms
         for all 2 / 4 / 8 slots batched (docs/benchmarks.md): one stream on an 8-slot engine paid 297 ms per
         80 ms frame for the slots it did not use. Rows that emit no frame may hold anything (a finished
         slot's code 0 is EOS, outside the codebook)."""
