@@ -47,7 +47,8 @@ def run_ours(path, n: int, frames: int, dtype: str, compile_step: bool, quantiza
              codec_batched: bool = False) -> dict:
     engine = load_engine(str(path), slots=n, max_context=256, dtype=dtype, prefill_budget=512,
                          quantization=quantization)
-    engine.runner.codec_per_stream = engine.runner.codec_per_stream and not codec_batched
+    if codec_batched:
+        engine.runner.set_codec_batching("all-slots")
     engine.model.suppress_mask[engine.config.talker.codec_eos_id] = True  # fixed lengths
     if compile_step and not engine.runner.compiled:
         engine.runner.compile()

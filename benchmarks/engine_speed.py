@@ -164,7 +164,8 @@ def main() -> None:
     engine = load_engine(str(path), slots=args.slots, max_context=512, dtype=args.dtype, codec_dtype=args.codec_dtype,
                          quantization=args.quantization)
     print(f"precision: {engine.precision.describe()}", flush=True)
-    engine.runner.codec_per_stream = engine.runner.codec_per_stream and not args.codec_batched
+    if args.codec_batched:
+        engine.runner.set_codec_batching("all-slots")
     if args.compile or engine.precision.compile_step:
         t0 = time.perf_counter()
         engine.runner.compile()

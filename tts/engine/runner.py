@@ -125,8 +125,8 @@ class ModelRunner:
         """How the codec steps (see `_step`): `per-stream` (each decoding stream alone: latency at low load,
         idle slots free), `all-slots` (every slot in one batched step: throughput at full load, the shape a
         CUDA graph captures, so graphs replay only then), or `auto`: per stream on a CPU, all slots on CUDA.
-        On 2 Zen 5 cores, real 0.6B, `auto` quantization: one stream on 8 slots 130 vs 418 ms per frame,
-        4 streams on 4 slots 9.3 vs 13.1 frames/s in total (docs/benchmarks.md)."""
+        On 2 Zen 5 cores, real 0.6B, `auto` quantization: one stream on 8 slots 190 vs 418 ms per frame (its
+        codec 59 vs 270 ms), 4 streams on 4 slots 9.3 vs 13.1 frames/s in total (docs/benchmarks.md)."""
         if mode not in CODEC_BATCHING:
             raise ValueError(f"codec batching {mode!r} is not one of {', '.join(CODEC_BATCHING)}")
         self.codec_per_stream = mode == "per-stream" or (mode == "auto" and self.device.type == "cpu")
@@ -260,14 +260,14 @@ class ModelRunner:
 
         The codec is not batch-invariant: its products and convolutions round a stream's samples differently
         in the last bits with the number of slots they run over (MKL's GEMMs pick other blockings by row
-        count, and so does the compiled GEMV at some shapes). So it either steps every slot together (`streams` None: the static
-        shape a CUDA graph captures; `held` slots get their codec state back, None meaning none is held, an
-        eager step's shortcut), or, with `streams` (the slots that emit a frame; `codec_per_stream`),
-        each of those slots alone, on a 1-slot view of the state: the very computation of the stream's solo
-        `CodecDecoder.decode`, whoever else decodes, and idle or held slots cost nothing. On 2 CPU cores the
-        codec step of the real 12 Hz codec takes ~50-57 ms per slot (the 1-slot step) against ~93 / 137 / 297 ms
-        for all 2 / 4 / 8 slots batched (docs/benchmarks.md): one stream on an 8-slot engine paid 297 ms per
-        80 ms frame for the slots it did not use. Rows that emit no frame may hold anything (a finished
+        count, and so does the compiled GEMV at some shapes). So it either steps every slot together
+        (`streams` None: the static shape a CUDA graph captures; `held` slots get their codec state back, None
+        meaning none is held, an eager step's shortcut), or, with `streams` (the slots that emit a frame;
+        `codec_per_stream`), each of those slots alone, on a 1-slot view of the state: the very computation of
+        the stream's solo `CodecDecoder.decode`, whoever else decodes, and idle or held slots cost nothing. On
+        2 CPU cores the codec step of the real 12 Hz codec takes ~50-57 ms per slot (the 1-slot step) against
+        ~93 / 137 / 297 ms for all 2 / 4 / 8 slots batched (docs/benchmarks.md): one stream on an 8-slot
+        engine paid 270-297 ms per 80 ms frame for the slots it did not use. Rows that emit no frame may hold anything (a finished
         slot's code 0 is EOS, outside the codebook)."""
         codes, nxt = self._decode_step(active, keys)
         t0 = time.perf_counter()
