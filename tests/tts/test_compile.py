@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from torch._dynamo.utils import counters
+from torch._inductor import metrics
+from torch._inductor.scheduler import ExternKernelSchedulerNode
 
 from contract.request import GREEDY, Sampling, SynthesisRequest
+from tts.checkpoint.config import DecoderDims
 from tts.engine.engine import Engine
 from tts.engine.loader import load_engine
+from tts.model.layers import DecoderStack
 
 # A cold inductor compile alone can take most of the default 600 s test timeout on 2 cores.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -48,3 +53,31 @@ def test_compiled_step_gives_the_eager_codes(tiny_17b_ckpt):
     for a, b in zip(eager, compiled, strict=True):
         np.testing.assert_array_equal(a, b)
     assert len(eager[0]) == 150  # crosses kv-length buckets 64 -> 128 -> 192
+
+
+
+def test_a_compiled_layer_writes_the_kv_cache_in_place():
+    """Compiled, a cache write through a view of the cache's rows (`cache.k[rows][idx] = ...`) became generated
+    copy loops over the cache's positions on every call: at the server's context a lone stream's decode got ~3x
+    slower (docs/benchmarks.md, "The KV cache at the server's context length"). tts/model/layers.py writes into
+    the cache itself, one in-place index_put; none of inductor's own kernels then touches a slot's cache."""
+    dims = DecoderDims(hidden_size=64, intermediate_size=128, num_layers=1, num_heads=4, num_kv_heads=2,
+                       head_dim=16, rms_norm_eps=1e-6, rope_theta=10000.0)
+    stack = DecoderStack(dims)
+    stack.allocate(8, 4096, torch.float32, "cpu")
+    slot_elements = 2 * stack.caches[0].k[0].numel()  # one slot's keys and values
+    x, positions, mask = torch.randn(1, 1, 64), torch.tensor([[100]]), torch.ones(1, 1, 1, 128, dtype=torch.bool)
+    torch._logging.set_logs(inductor_metrics=True)  # inductor counts each kernel's elements only when logging
+    metrics.reset()
+    try:
+        with torch._inductor.config.patch(force_disable_caches=True), torch.no_grad():
+            out = torch.compile(stack, fullgraph=True, dynamic=False)(x, positions, slice(3, 4), mask)
+    finally:
+        torch._logging.set_logs()
+    assert out.shape == (1, 1, 64)
+    generated = [n for node, n in metrics.nodes_num_elem if not isinstance(node, ExternKernelSchedulerNode)]
+    assert generated and max(generated) < slot_elements // 16, (max(generated), slot_elements)
+    for written in (stack.caches[0].k, stack.caches[0].v):  # slot 3, position 100, and nothing else
+        assert written[3, :, 100].abs().sum() > 0
+        written[3, :, 100] = 0
+        assert not written.any()
