@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 import traceback
 from dataclasses import replace
@@ -22,6 +23,11 @@ log = logging.getLogger("workers.process")
 
 def worker_main(worker_id: int, spec: p.WorkerSpec, inbox: Connection, outbox: Connection) -> None:
     """Entry point of a spawned worker process."""
+    # The server owns a worker's lifetime (Shutdown, then SIGKILL; its death shows here as EOF on the inbox).
+    # SIGTERM and SIGINT often reach the whole process group (systemd's default stop, `timeout`, Ctrl-C in a
+    # terminal): a worker that died of them would cut the streams the server is draining.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=spec.log_level, format=f"%(asctime)s worker{worker_id} %(levelname)s %(message)s")
     spec = _with_device(spec, worker_id)
     try:

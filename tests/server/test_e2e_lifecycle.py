@@ -1,10 +1,12 @@
 """End to end, the server's life: health NOT_SERVING (and requests refused with NOT_READY) until the worker is
 warm, then SERVING; on SIGTERM health turns NOT_SERVING, new calls are refused, an in-flight stream completes
-within the grace period and the process exits 0; with a tiny grace period the in-flight stream is cut with
+within the grace period and the process exits 0, also when the signal reaches the whole process group (systemd's
+default stop, `timeout`, Ctrl-C in a terminal), workers included; with a tiny grace period the in-flight stream is cut with
 UNAVAILABLE. Each test owns its server (it ends it)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 
@@ -51,7 +53,7 @@ def test_health_through_startup_and_a_graceful_sigterm(make_ckpt):
                                                           timeout=60)
         assert next(watch).status == SERVING
         sigterm = time.monotonic()
-        server.proc.send_signal(signal.SIGTERM)
+        os.killpg(server.proc.pid, signal.SIGTERM)  # the server and its worker (the server leads its own group)
         assert next(watch).status == NOT_SERVING  # draining: load balancers take this replica out
         watch.cancel()  # (an open watch is an in-flight call too: it would hold the drain for the grace period)
         late = synthesize(stub, request(), timeout=10)  # new calls are refused
@@ -66,6 +68,7 @@ def test_health_through_startup_and_a_graceful_sigterm(make_ckpt):
         channel.close()
         events = [e.get("event") for e in (server.event(x) for x in server.lines)]
         assert events.index("server.draining") < events.index("server.stopped")
+        assert not any("worker 0 stopped" in line for line in server.lines)  # the worker left with the server
     finally:
         server.stop()
 
