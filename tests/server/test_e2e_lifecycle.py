@@ -1,8 +1,8 @@
 """End to end, the server's life: health NOT_SERVING (and requests refused with NOT_READY) until the worker is
 warm, then SERVING; on SIGTERM health turns NOT_SERVING, new calls are refused, an in-flight stream completes
-within the grace period and the process exits 0, also when the signal reaches the whole process group (systemd's
-default stop, `timeout`, Ctrl-C in a terminal), workers included; with a tiny grace period the in-flight stream is cut with
-UNAVAILABLE. Each test owns its server (it ends it)."""
+within the grace period and the process exits 0, also when the signal reaches the whole process group
+(systemd's default stop, `timeout`, Ctrl-C in a terminal), workers included; with a tiny grace period the
+in-flight stream is cut with UNAVAILABLE. Each test owns its server (it ends it)."""
 
 from __future__ import annotations
 

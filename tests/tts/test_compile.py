@@ -55,10 +55,9 @@ def test_compiled_step_gives_the_eager_codes(tiny_17b_ckpt):
     assert len(eager[0]) == 150  # crosses kv-length buckets 64 -> 128 -> 192
 
 
-
 def test_a_compiled_layer_writes_the_kv_cache_in_place():
     """Compiled, a cache write through a view of the cache's rows (`cache.k[rows][idx] = ...`) became generated
-    copy loops over the cache's positions on every call: at the server's context a lone stream's decode got ~3x
+    copy loops over the cache's positions on every call: at the server's context a lone stream got ~2.5x
     slower (docs/benchmarks.md, "The KV cache at the server's context length"). tts/model/layers.py writes into
     the cache itself, one in-place index_put; none of inductor's own kernels then touches a slot's cache."""
     dims = DecoderDims(hidden_size=64, intermediate_size=128, num_layers=1, num_heads=4, num_kv_heads=2,
