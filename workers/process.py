@@ -23,7 +23,8 @@ log = logging.getLogger("workers.process")
 
 def worker_main(worker_id: int, spec: p.WorkerSpec, inbox: Connection, outbox: Connection) -> None:
     """Entry point of a spawned worker process."""
-    # The server owns a worker's lifetime (Shutdown, then SIGKILL; its death shows here as EOF on the inbox).
+    # The server owns a worker's lifetime (Shutdown, then SIGKILL; if the server dies, the next read of the inbox
+    # raises EOFError and the worker exits).
     # SIGTERM and SIGINT often reach the whole process group (systemd's default stop, `timeout`, Ctrl-C in a
     # terminal): a worker that died of them would cut the streams the server is draining.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -267,8 +267,8 @@ class ModelRunner:
         the stream's solo `CodecDecoder.decode`, whoever else decodes, and idle or held slots cost nothing. On
         2 CPU cores the codec step of the real 12 Hz codec takes ~50-57 ms per slot (the 1-slot step) against
         ~93 / 137 / 297 ms for all 2 / 4 / 8 slots batched (docs/benchmarks.md): one stream on an 8-slot
-        engine paid 270-297 ms per 80 ms frame for the slots it did not use. Rows that emit no frame may hold anything (a finished
-        slot's code 0 is EOS, outside the codebook)."""
+        engine paid 270-297 ms per 80 ms frame for the slots it did not use. Rows that emit no frame may hold
+        anything (a finished slot's code 0 is EOS, outside the codebook)."""
         codes, nxt = self._decode_step(active, keys)
         t0 = time.perf_counter()
         if streams is not None:

@@ -99,7 +99,7 @@ class Attention(nn.Module):
         v = self.v_proj(x).view(b, s, self.num_kv_heads, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         # Written into the cache itself, not through a view of its rows: compiled, a write through a view of a
-        # graph input becomes a scatter into a copy of the whole cache (every slot, every position), which made
+        # graph input becomes a scatter into a copy of those rows' cache at every position, which made
         # a compiled int8 step on 8 slots x 4096 positions ~2.5x slower than on 512 (docs/benchmarks.md).
         row_idx = torch.arange(rows.start, rows.start + b, device=x.device).unsqueeze(1)
         # Advanced indices on dims 0 and 2 put [rows, tokens] first: write [rows, tokens, kv_heads, head_dim].
