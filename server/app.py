@@ -44,8 +44,9 @@ STATS_INTERVAL_S = 1.0
 
 
 def worker_spec(cfg: ServerConfig, voice_store: str) -> WorkerSpec:
-    # The CPUs this process may run on (a container's share), not the node's core count.
-    threads = max(1, len(os.sched_getaffinity(0)) // cfg.workers)
+    # By default the CPUs this process may run on (its affinity), not the node's core count. A CPU limit (cgroup
+    # quota) does not show in the affinity: --threads says it.
+    threads = cfg.threads or max(1, len(os.sched_getaffinity(0)) // cfg.workers)
     return WorkerSpec(model=cfg.model, device=cfg.device, dtype=cfg.dtype, codec_dtype=cfg.codec_dtype,
                       quantization=cfg.quantization,
                       slots=cfg.max_batch, threads=threads, voice_store=voice_store,

@@ -65,6 +65,7 @@ class ServerConfig:
     cors_origins: str = ""  # comma-separated origins allowed to call the HTTP API from a browser; "" = none
     voice_aliases: str = ""  # "alloy=vivian,echo=ryan": names the HTTP API also accepts as `voice`
     workers: int = 1
+    threads: int = 0  # torch CPU threads per worker; 0: the CPUs this process may use / workers
     device: str = "auto"
     dtype: str = "auto"  # float32 on a CPU (the exact reference), bfloat16 on CUDA
     codec_dtype: str = "float32"
@@ -166,6 +167,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("voice_aliases", "str", "extra names for voices on the HTTP API, e.g. alloy=vivian,echo=ryan "
             "(case-insensitive), for clients with a fixed list of OpenAI voices", "ALIAS=VOICE,..."),
     Setting("workers", "int", "worker processes (each holds one copy of the model)", "N"),
+    Setting("threads", "int", "torch CPU threads per worker (0: the CPUs this process may use, divided among "
+            "the workers; set it where that count is not the CPU share, e.g. a container with a CPU limit)", "N"),
     Setting("device", "str", "auto | cpu | cuda | cuda:N (auto: cuda if available, resolved by the workers)", "DEV"),
     Setting("dtype", "str", "talker and code predictor dtype: auto (float32 on a CPU, the exact reference; "
             "bfloat16 on CUDA) | float32 | bfloat16", "DTYPE"),
@@ -375,6 +378,7 @@ def validate(cfg: ServerConfig) -> list[str]:
         bad("voice_aliases", problem)
     if cfg.workers < 1:
         bad("workers", f"{cfg.workers} is less than 1")
+    in_range("threads", 0, 1024)
     if not _DEVICE_RE.match(cfg.device):
         bad("device", f"{cfg.device!r} is not one of auto, cpu, cuda, cuda:N")
     if cfg.dtype not in DTYPE_CHOICES:

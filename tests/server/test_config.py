@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,7 @@ def test_flag_forms_and_paths(tmp_path: Path) -> None:
     (["--metrics-port", "70000"], {}, "metrics_port: 70000 is out of range"),
     (["--port", "9090"], {}, "metrics_port: 9090 is also the gRPC port"),
     (["--workers", "0"], {}, "workers: 0 is less than 1 (from flag --workers)"),
+    ([], {"QWEN3_TTS_THREADS": "-2"}, "threads: -2 is out of range 0..1024 (from environment QWEN3_TTS_THREADS)"),
     (["--device", "gpu"], {}, "device: 'gpu' is not one of auto, cpu, cuda, cuda:N"),
     (["--dtype", "fp8"], {}, "dtype: 'fp8' is not one of auto, float32, bfloat16"),
     (["--codec-dtype", "int8"], {}, "codec_dtype: 'int8' is not one of"),
@@ -265,3 +267,13 @@ def test_codec_batching_defaults_to_auto_and_reaches_the_worker() -> None:
     cfg = load_config(["--codec-batching", "all-slots"], {})
     assert worker_spec(cfg, "/tmp/voices").codec_batching == "all-slots"
     assert CODEC_BATCHING == ("auto", "per-stream", "all-slots")  # = tts.engine.runner.CODEC_BATCHING
+
+
+def test_threads_default_to_the_affinity_shared_by_the_workers_and_a_flag_sets_them() -> None:
+    from server.app import worker_spec
+
+    cpus = len(os.sched_getaffinity(0))
+    assert worker_spec(load_config([], {}), "/tmp/voices").threads == cpus
+    assert worker_spec(load_config(["--workers", str(cpus * 2)], {}), "/tmp/voices").threads == 1
+    assert worker_spec(load_config(["--threads", "3", "--workers", "2"], {}), "/tmp/voices").threads == 3
+    assert worker_spec(load_config([], {"QWEN3_TTS_THREADS": "1"}), "/tmp/voices").threads == 1
