@@ -13,7 +13,8 @@ Tests that call `oracle_for` are skipped, naming the install step, when `qwen_tt
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from tests.oracle import load_oracle  # noqa: E402  (imports torch)
 
 TEST_DEVICE = os.environ.get("QWEN3_TTS_TEST_DEVICE", "cpu")
+import torch  # noqa: E402
+
+# One torch thread in the test process and in every server the tests start (QWEN3_TTS_THREADS), unless said
+# otherwise: the tiny checkpoints' products are too small to share, and on the 2-vCPU machines two threads per
+# process made the suite up to 2.4x slower (docs/benchmarks.md). The `two_threads` fixture (below) keeps the
+# multi-threaded determinism the workers rely on under test.
+TEST_THREADS = int(os.environ.get("QWEN3_TTS_TEST_THREADS", "1"))
+torch.set_num_threads(TEST_THREADS)
+os.environ.setdefault("QWEN3_TTS_THREADS", str(TEST_THREADS))
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +87,24 @@ def oracle_for(make_ckpt: Callable[..., Path]) -> Callable[..., Any]:
         return loaded[key]
 
     return get
+
+
+WORKER_THREADS = max(2, len(os.sched_getaffinity(0)))  # what a lone worker gets here: at least 2
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[int]:
+    """Run a block with `n` torch threads, then go back to the suite's."""
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(TEST_THREADS)
+
+
+@pytest.fixture
+def two_threads() -> Iterator[int]:
+    """The test runs with the threads a worker gets (at least 2): a row's bits must not depend on which thread
+    computes it."""
+    with torch_threads(WORKER_THREADS) as n:
+        yield n

@@ -51,10 +51,10 @@ OFFLINE_MODES = {"seed": (["--seed", "1234"], {"seed": 1234}), "greedy": (["--gr
 def offline(cv_server, tmp_path_factory):
     """Both offline runs, started at once (most of their time is importing torch), awaited by the tests.
 
-    The server's worker runs cpu_count // workers torch threads and a decode batch of --max-batch slots; the
-    offline run uses the same batch shape and thread count (either one different changes the low bits: measured
-    up to 2e-6 apart with --max-batch 1 or --threads 1)."""
-    threads = max(1, (os.cpu_count() or 1) // 1)  # the server runs one worker
+    The server's worker runs QWEN3_TTS_THREADS torch threads (tests/conftest.py sets it) and a decode batch of
+    --max-batch slots; the offline run uses the same batch shape and thread count (either one different changes
+    the low bits: measured up to 2e-6 apart with --max-batch 1 or --threads 1)."""
+    threads = int(os.environ["QWEN3_TTS_THREADS"])
     out = tmp_path_factory.mktemp("offline")
     procs = {}
     for mode, (args, _) in OFFLINE_MODES.items():

@@ -3,6 +3,7 @@ it joined, on pauses, or on cancellations around it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from contract.request import GREEDY, Sampling, SynthesisRequest
-from tests.conftest import TEST_DEVICE
+from tests.conftest import TEST_DEVICE, WORKER_THREADS, torch_threads
 from tts.engine.engine import Engine, RequestError
 from tts.engine.loader import load_engine
 from tts.engine.sequence import FinishReason
@@ -71,8 +72,11 @@ def _run(engine: Engine, schedule: dict[int, list[SynthesisRequest]], *, cancel_
 
 
 @pytest.fixture(scope="module")
-def engine(tiny_17b_ckpt) -> Engine:
-    return _engine(tiny_17b_ckpt)
+def engine(tiny_17b_ckpt) -> Iterator[Engine]:
+    # The module runs with a worker's threads (the rest of the suite with one): the batching guarantee must hold
+    # whichever thread computes a row.
+    with torch_threads(WORKER_THREADS):
+        yield _engine(tiny_17b_ckpt)
 
 
 @pytest.fixture(scope="module")

@@ -271,7 +271,7 @@ def test_batched_slots_equal_solo_streams(codec, gemm_decoder, gemv_decoder, pat
 
 
 @pytest.mark.parametrize("path", ["default", "gemv"])
-def test_a_stream_gets_the_same_bits_in_any_slot(codec, gemm_decoder, gemv_decoder, path):
+def test_a_stream_gets_the_same_bits_in_any_slot(codec, gemm_decoder, gemv_decoder, path, two_threads):
     """Within one batch size a slot's samples depend only on its own codes and state, not on where it sits or
     which thread computes it (the engine's alone-equals-batched guarantee rests on this). The CPU attention
     kernel broke it on an AMD EPYC Zen 5 with 2 threads until MKL_CBWR (tts/mkl_reproducibility.py)."""

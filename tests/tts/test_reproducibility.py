@@ -10,6 +10,8 @@ import torch.nn.functional as F
 
 from tts import mkl_reproducibility
 
+pytestmark = pytest.mark.usefixtures("two_threads")  # the rows of a batch are split among the threads
+
 
 def test_mkl_is_strictly_reproducible_on_amd():
     if mkl_reproducibility.AMD:
