@@ -25,10 +25,11 @@ import pytest
 # (and so its OpenMP runtime) is loaded, hence before the import below. An explicit setting is respected.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from tests.oracle import load_oracle  # noqa: E402  (imports torch)
+import torch  # noqa: E402
+
+from tests.oracle import load_oracle  # noqa: E402
 
 TEST_DEVICE = os.environ.get("QWEN3_TTS_TEST_DEVICE", "cpu")
-import torch  # noqa: E402
 
 # One torch thread in the test process and in every server the tests start (QWEN3_TTS_THREADS), unless said
 # otherwise: the tiny checkpoints' products are too small to share, and on the 2-vCPU machines two threads per
