@@ -17,12 +17,14 @@ import torch
 from torch import nn
 
 from contract.request import GREEDY, SynthesisRequest
+from tts.checkpoint.config import DecoderDims
 from tts.checkpoint.loading import CheckpointError
 from tts.codec.layers import CausalConv1d, CausalTransConv1d
 from tts.engine.loader import load_engine, warm_up
 from tts.engine.precision import choose_precision, default_dtype
 from tts.model import cpu_isa
-from tts.model.quantized import Int8Linear, quantize_per_channel
+from tts.model.layers import DecoderLayer
+from tts.model.quantized import Int8Linear, fuse_projections, quantize_linears, quantize_per_channel
 
 MODES = [("float32", "none"), ("bfloat16", "none"), ("float32", "int8"), ("bfloat16", "int8"), ("float32", "auto")]
 HAS_FP16 = cpu_isa.detect().avx512_fp16
@@ -122,6 +124,34 @@ def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four()
         alone, among_four = compiled(x[:1]), compiled(x)
     assert torch.equal(alone[0], among_four[0])
     torch.testing.assert_close(among_four, lin(x), rtol=1e-5, atol=1e-5)
+
+@pytest.mark.parametrize("rows,tokens", [(1, 1), (4, 1), (2, 9)])
+def test_fused_projections_give_each_output_the_bits_of_its_own_layer(rows, tokens):
+    """q, k, v (and gate, up) as one int8 product: compiled decode rows (the GEMV) and prompt chunks (eager,
+    a bf16 GEMM where the CPU has native bf16) give every output the bits its own layer gave."""
+    from tts.engine.runner import REGION_OPTIONS
+
+    dims = DecoderDims(hidden_size=64, intermediate_size=96, num_layers=1, num_heads=4, num_kv_heads=2,
+                       head_dim=16, rms_norm_eps=1e-6, rope_theta=1e6)
+    layer = DecoderLayer(dims)
+    quantize_linears(layer, torch.float32)
+    x = torch.randn(rows, tokens, dims.hidden_size)
+
+    def products(x):
+        return (*layer.self_attn.project(x), layer.mlp(x))
+
+    run = torch.compile(products, fullgraph=True, options=REGION_OPTIONS) if tokens == 1 else products
+    with torch.inference_mode():
+        separate = run(x)
+        assert fuse_projections(layer) == 2 and layer.self_attn.q_proj is None and layer.mlp.up_proj is None
+        fused = run(x)
+    exact = tokens == 1 or cpu_isa.detect().native_bf16  # MKL's float32 GEMM may round a column by its width
+    for a, b in zip(separate, fused, strict=True):
+        if exact:
+            assert torch.equal(a, b)
+        else:
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_mode_loads_and_speaks(make_ckpt, preset):

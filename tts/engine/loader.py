@@ -27,7 +27,7 @@ from tts.engine.engine import Engine
 from tts.engine.graphs import row_buckets
 from tts.engine.memory import plan_cache
 from tts.engine.precision import Precision, choose_precision
-from tts.model.quantized import Int8Linear, quantize_linears
+from tts.model.quantized import Int8Linear, fuse_projections, quantize_linears
 from tts.model.qwen3_tts import Qwen3TTSModel
 from tts.prompt.tokenizer import TextTokenizer
 from tts.voices.registry import VoiceRegistry
@@ -78,10 +78,12 @@ def quantize_components(acoustic: Qwen3TTSModel, precision: Precision) -> None:
     """Store the linear weights of the talker and/or code predictor as int8, as `precision` says (from the
     float weights just loaded: no separate files). Embeddings, norms and the text projection (prompt only)
     stay in the activation dtype. With `prompt_copies` the talker's int8 layers also keep the bf16 copies its
-    prompt chunks multiply with (the code predictor never runs a prompt chunk)."""
+    prompt chunks multiply with (the code predictor never runs a prompt chunk). Each layer's q, k, v and its
+    gate, up become one int8 product (`fuse_projections`: the same bits, fewer loops)."""
     dtype, talker = precision.activation_dtype, acoustic.talker
     if precision.talker == "int8":
         quantize_linears(talker, dtype, skip=("code_predictor", "text_projection"))
+        fuse_projections(talker.model)
         if precision.prompt_copies:
             layers = [m for name, m in talker.named_modules()
                       if isinstance(m, Int8Linear) and not name.startswith("code_predictor")]
@@ -90,6 +92,7 @@ def quantize_components(acoustic: Qwen3TTSModel, precision: Precision) -> None:
                      sum(w.numel() * w.element_size() for w in kept) / 1e6)
     if precision.code_predictor == "int8":
         quantize_linears(talker.code_predictor, dtype)
+        fuse_projections(talker.code_predictor)
 
 
 def warm_up(engine: Engine) -> None:

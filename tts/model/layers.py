@@ -80,6 +80,11 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(d, dims.num_kv_heads * dims.head_dim, bias=False)
         self.v_proj = nn.Linear(d, dims.num_kv_heads * dims.head_dim, bias=False)
         self.o_proj = nn.Linear(dims.num_heads * dims.head_dim, d, bias=False)
+        # q, k and v as one product over the same input, where the weights allow it (int8: `fuse_projections`
+        # in tts/model/quantized.py); the three then become None.
+        self.qkv_proj: nn.Module | None = None
+        self.qkv_widths = (dims.num_heads * dims.head_dim, dims.num_kv_heads * dims.head_dim,
+                           dims.num_kv_heads * dims.head_dim)
         self.q_norm = RMSNorm(dims.head_dim, dims.rms_norm_eps)
         self.k_norm = RMSNorm(dims.head_dim, dims.rms_norm_eps)
 
@@ -94,9 +99,10 @@ class Attention(nn.Module):
         mask: torch.Tensor,  # [rows, 1, tokens, kv_len] bool, True = attend
     ) -> torch.Tensor:
         b, s, _ = x.shape
-        q = self.q_norm(self.q_proj(x).view(b, s, self.num_heads, self.head_dim)).transpose(1, 2)
-        k = self.k_norm(self.k_proj(x).view(b, s, self.num_kv_heads, self.head_dim)).transpose(1, 2)
-        v = self.v_proj(x).view(b, s, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        q, k, v = self.project(x)
+        q = self.q_norm(q.view(b, s, self.num_heads, self.head_dim)).transpose(1, 2)
+        k = self.k_norm(k.view(b, s, self.num_kv_heads, self.head_dim)).transpose(1, 2)
+        v = v.view(b, s, self.num_kv_heads, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         # Written into the cache itself, not through a view of its rows: compiled, a write through a view of a
         # graph input becomes a scatter into a copy of those rows' cache at every position, which made
@@ -112,6 +118,12 @@ class Attention(nn.Module):
         )
         return self.o_proj(out.transpose(1, 2).reshape(b, s, self.num_heads * self.head_dim))
 
+    def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.qkv_proj is None:
+            return self.q_proj(x), self.k_proj(x), self.v_proj(x)
+        q, k, v = self.qkv_proj(x).split(self.qkv_widths, dim=-1)
+        return q, k, v
+
 
 class MLP(nn.Module):
     def __init__(self, hidden_size: int, intermediate_size: int):
@@ -119,9 +131,14 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(hidden_size, intermediate_size, bias=False)
         self.up_proj = nn.Linear(hidden_size, intermediate_size, bias=False)
         self.down_proj = nn.Linear(intermediate_size, hidden_size, bias=False)
+        self.gate_up_proj: nn.Module | None = None  # gate and up as one product, like Attention.qkv_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        if self.gate_up_proj is None:
+            gate, up = self.gate_proj(x), self.up_proj(x)
+        else:
+            gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
+        return self.down_proj(F.silu(gate) * up)
 
 
 class LayerScale(nn.Module):
