@@ -118,8 +118,7 @@ def decoder_layers(gigabytes: float, accumulators: int, rows: int) -> dict:
         gemv.GEMV_ACCUMULATORS = default
     nbytes = sum(quantized_bytes(m) for m in layers)
     return {"kernel": f"int8 decoder layer (fused projections), compiled, GEMV_ACCUMULATORS={accumulators}",
-            "rows": rows,
-            "ms_per_layer": t / len(layers) * 1e3, "gb_s": nbytes / t / 1e9}
+            "rows": rows, "ms_per_layer": t / len(layers) * 1e3, "gb_s": nbytes / t / 1e9}
 
 
 def quantized_bytes(module: torch.nn.Module) -> int:

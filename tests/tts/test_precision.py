@@ -125,6 +125,7 @@ def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four()
     assert torch.equal(alone[0], among_four[0])
     torch.testing.assert_close(among_four, lin(x), rtol=1e-5, atol=1e-5)
 
+
 @pytest.mark.parametrize("rows,tokens", [(1, 1), (4, 1), (2, 9)])
 def test_fused_projections_give_each_output_the_bits_of_its_own_layer(rows, tokens):
     """q, k, v (and gate, up) as one int8 product: compiled decode rows (the GEMV) and prompt chunks (eager,

@@ -139,7 +139,7 @@ def fuse_projections(module: nn.Module) -> int:
     """Give every attention under `module` whose q, k, v are int8 one `qkv_proj`, and every MLP one
     `gate_up_proj` (the separate layers are dropped); returns how many products were fused."""
     fused = 0
-    for m in module.modules():
+    for m in list(module.modules()):  # listed first: the loop replaces children
         if isinstance(m, Attention) and all(isinstance(p, Int8Linear) for p in (m.q_proj, m.k_proj, m.v_proj)):
             m.qkv_proj = concatenate([m.q_proj, m.k_proj, m.v_proj])
             m.q_proj = m.k_proj = m.v_proj = None
