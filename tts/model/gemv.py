@@ -7,8 +7,10 @@ output channels that loads 16 (AVX-512) or 8 (AVX2) weights at a time, widens th
 and accumulates in float32: nothing is materialised. Each output is written as its own sum over K whatever the
 number of rows, so a row's result should not depend on its neighbours (the batching guarantee). Inductor does
 not promise it: a float32 7168 x 1536 product gave a row other bits among 16 rows than among 4 (2 cores of a
-Zen 5); the int8 talker and predictor shapes gave the same bits at 1, 2 and 8 rows (real 0.6B, 12 frames), and
-tests/tts/test_precision.py checks the int8 step on the tiny model. Two users:
+Zen 5); the int8 talker and predictor shapes gave the same bits at 1, 2 and 8 rows (real 0.6B, 12 frames), so did
+the fused q/k/v and gate/up int8 shapes of both sizes at 1, 2, 4 and 8 rows (4096 and 6144 x 1024, 4096 and
+12288 x 2048; 2 cores of a Sapphire Rapids, ad-hoc script), and tests/tts/test_precision.py checks the int8 step on
+the tiny model. Two users:
 - int8 weights inside the compiled talker and code-predictor regions (tts/model/quantized.py);
 - the codec's float32 products with few rows under `auto` (`FewRowLinear` here, `CodecDecoder.use_compiled_gemv`):
   MKL's float32 GEMM at 1-8 rows streams far below the memory's bandwidth on AMD Zen (a 1536 x 12288 weight at
