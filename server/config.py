@@ -310,25 +310,19 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
             except ValueError as e:
                 problems.append(f"{key}: {e} (from file {config_path})")
 
-    for s in SETTINGS:
-        raw = env.get(s.env)
-        if raw is None or raw == "":
-            continue
-        try:
-            values[s.name] = _convert(s, raw, from_text=True)
-            sources[s.name] = f"environment {s.env}"
-        except ValueError as e:
-            problems.append(f"{s.name}: {e} (from environment {s.env})")
-
-    for s in SETTINGS:
-        raw = getattr(args, s.name)
-        if raw is None:
-            continue
-        try:
-            values[s.name] = _convert(s, raw, from_text=True)
-            sources[s.name] = f"flag {s.flag}"
-        except ValueError as e:
-            problems.append(f"{s.name}: {e} (from flag {s.flag})")
+    # the environment overrides the file, a flag overrides both; an empty variable counts as unset
+    layers = ((lambda s: env.get(s.env) or None, lambda s: f"environment {s.env}"),
+              (lambda s: getattr(args, s.name), lambda s: f"flag {s.flag}"))
+    for raw_of, source_of in layers:
+        for s in SETTINGS:
+            raw = raw_of(s)
+            if raw is None:
+                continue
+            try:
+                values[s.name] = _convert(s, raw, from_text=True)
+                sources[s.name] = source_of(s)
+            except ValueError as e:
+                problems.append(f"{s.name}: {e} (from {source_of(s)})")
 
     for s in SETTINGS:
         sources.setdefault(s.name, "default")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from contract.formats import MAX_CHUNK_MS, MIN_CHUNK_MS
+from server.audio.pcm import mono_float32
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,7 @@ class Packetizer:
     def push(self, pcm: np.ndarray) -> list[Chunk]:
         if self._flushed:
             raise RuntimeError("push() after flush()")
-        pcm = np.asarray(pcm, dtype=np.float32)
-        if pcm.ndim != 1:
-            raise ValueError(f"expected mono 1-D samples, got shape {pcm.shape}")
+        pcm = mono_float32(pcm)
         if pcm.size:
             self._pending = np.concatenate([self._pending, pcm])  # a copy: the caller may reuse its buffer
         out: list[Chunk] = []

@@ -17,6 +17,14 @@ import numpy as np
 S16_SCALE = 32767.0
 
 
+def mono_float32(pcm: np.ndarray) -> np.ndarray:
+    """The samples as a contiguous 1-D float32 array (the input itself when it is one already)."""
+    x = np.ascontiguousarray(pcm, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"expected mono 1-D samples, got shape {x.shape}")
+    return x
+
+
 def float_to_s16(pcm: np.ndarray) -> np.ndarray:
     """float samples -> little-endian int16 array by the PCM_S16LE rule above."""
     x = np.asarray(pcm, dtype=np.float64)

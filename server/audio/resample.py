@@ -21,6 +21,7 @@ import numpy as np
 import soxr
 
 from contract.formats import NATIVE_SAMPLE_RATE
+from server.audio.pcm import mono_float32
 
 QUALITY = "HQ"  # libsoxr "high quality" (20-bit precision, 95% passband); VHQ doubles the hold-back at 8 kHz
 
@@ -48,9 +49,7 @@ class StreamResampler:
         """Resample the next piece; returns the output samples that are final now (may be empty)."""
         if self._done:
             raise RuntimeError("process() after flush()")
-        x = np.ascontiguousarray(pcm, dtype=np.float32)
-        if x.ndim != 1:
-            raise ValueError(f"expected mono 1-D samples, got shape {x.shape}")
+        x = mono_float32(pcm)
         self.samples_in += x.shape[0]
         y = x if self._soxr is None else self._soxr.resample_chunk(x, last=False)
         self.samples_out += y.shape[0]

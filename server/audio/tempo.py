@@ -25,6 +25,7 @@ import av.filter
 import numpy as np
 
 from contract.formats import NATIVE_SAMPLE_RATE
+from server.audio.pcm import mono_float32
 from contract.rules import MAX_SPEED, MIN_SPEED  # noqa: F401 - the range lives with the rulebook
 
 _ATEMPO_MIN = 0.5  # the smallest factor one atempo accepts
@@ -71,9 +72,7 @@ class TimeStretch:
         """Stretch the next piece; returns the output samples ready now (may be empty)."""
         if self._done:
             raise RuntimeError("process() after flush()")
-        x = np.ascontiguousarray(pcm, dtype=np.float32)
-        if x.ndim != 1:
-            raise ValueError(f"expected mono 1-D samples, got shape {x.shape}")
+        x = mono_float32(pcm)
         if self._graph is None:
             self.samples_in += x.shape[0]
             self.samples_out += x.shape[0]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-import pymorphy3
+from server.text.normalize.russian.morphology import analyzer
 
 # "$5.30", "€1,200", "£3m": the library reads only "5 $" style (number first) and takes "1,200" for 1.2 and
 # "£3m" for nothing. English thousands commas go, the symbol moves after the number, the scale letter becomes
@@ -30,11 +29,6 @@ _TITLE_BEFORE_NAME = re.compile(
     r"(?<![\w-])(?P<title>[Пп]роф|[Аа]кад)\.(?P<space>\s+)(?P<name>[А-ЯЁ][а-яё]+)"
 )
 _TITLES = {"проф": "профессор", "акад": "академик"}
-
-
-@lru_cache(maxsize=1)
-def _morph() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer()
 
 
 def prepare(text: str) -> str:
@@ -64,10 +58,10 @@ def _dotted_date(match: re.Match[str]) -> str:
 def _title_in_case_of_name(match: re.Match[str]) -> str:
     title = _TITLES[match["title"].lower()]
     case = next(
-        (p.tag.case for p in _morph().parse(match["name"]) if {"Surn", "Name"} & p.tag.grammemes), None
+        (p.tag.case for p in analyzer().parse(match["name"]) if {"Surn", "Name"} & p.tag.grammemes), None
     )
     if case:
-        inflected = _morph().parse(title)[0].inflect({case, "sing"})
+        inflected = analyzer().parse(title)[0].inflect({case, "sing"})
         if inflected is not None:
             title = inflected.word
     if match["title"][0].isupper():

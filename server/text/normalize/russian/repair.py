@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-import pymorphy3
+from server.text.normalize.russian.morphology import analyzer
 
 # Agreement leaks from the counted noun into the scale word: "1 234 567 устройств" -> "одно миллион ...".
 _NEUTER_ONE_BEFORE_SCALE = re.compile(r"\b([Оо])дно(\s+(?:миллион|миллиард|триллион))")
@@ -28,11 +27,6 @@ _ZERO_WHOLE_AMOUNT = re.compile(
 )
 
 _SENTENCE_END = ".!?…"
-
-
-@lru_cache(maxsize=1)
-def _morph() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer()
 
 
 def repair(spoken: str) -> str:
@@ -61,4 +55,4 @@ def _drop_leading_one(match: re.Match[str]) -> str:
 
 
 def _is_number_word(word: str) -> bool:
-    return any(p.tag.POS == "NUMR" or p.normal_form in _SCALE_LEMMAS for p in _morph().parse(word.lower()))
+    return any(p.tag.POS == "NUMR" or p.normal_form in _SCALE_LEMMAS for p in analyzer().parse(word.lower()))
