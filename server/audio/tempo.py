@@ -25,8 +25,8 @@ import av.filter
 import numpy as np
 
 from contract.formats import NATIVE_SAMPLE_RATE
-from server.audio.pcm import mono_float32
 from contract.rules import MAX_SPEED, MIN_SPEED  # noqa: F401 - the range lives with the rulebook
+from server.audio.pcm import mono_float32
 
 _ATEMPO_MIN = 0.5  # the smallest factor one atempo accepts
 # atempo sizes its output buffer as round(input samples / tempo) and fails (ENOMEM) when that is 0, e.g. for a
