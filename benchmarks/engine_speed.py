@@ -45,9 +45,12 @@ def ensure_checkpoint(path: Path) -> Path:
 
 def _bytes(module: torch.nn.Module) -> int:
     """Stored bytes of the weights a decode step reads (parameters and buffers: int8 linears keep theirs as
-    buffers; their bfloat16 prompt copies, read only by prompt chunks, are left out)."""
+    buffers; their bfloat16 prompt copies, read only by prompt chunks, are left out, and so is the int8 weight
+    of a layer whose step reads its packed words instead: the same bytes)."""
+    unread = {f"{name}.weight".lstrip(".") for name, m in module.named_modules()
+              if getattr(m, "packed", None) is not None}
     return sum(t.numel() * t.element_size() for name, t in (*module.named_parameters(), *module.named_buffers())
-               if not name.endswith("prompt_weight"))
+               if not name.endswith("prompt_weight") and name not in unread)
 
 
 def frame_bytes(engine: Engine) -> tuple[int, int]:

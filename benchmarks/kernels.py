@@ -8,7 +8,8 @@ talker's MLP shape (1024 -> 3072 and back; ~1 GB of weights in the kernel's stor
 in cache, and effective GB/s = weight bytes / time. Kernels:
 - float32 `F.linear` (MKL sgemm/sgemv), bfloat16 `F.linear` (oneDNN; AMX where present);
 - int8 `torch._weight_int8pack_mm` (PyTorch's own weight-only int8 kernel; bf16 activations);
-- int8 inductor GEMV: `tts.model.quantized.Int8Linear` inside `torch.compile` (the kernel `auto` uses).
+- int8 inductor GEMV: `tts.model.quantized.Int8Linear` inside `torch.compile` (the kernel `auto` uses), over
+  int8 and over packed 32-bit words (tts/model/gemv.py); `*` marks the form this machine does not use.
 
 `--layers` adds whole compiled int8 decoder layers of the 0.6B shape (one token, as a decode step runs them,
 with the options `compile_regions` uses; ~1 GB of distinct layers, so the weights come from memory), at 1
@@ -81,8 +82,18 @@ def kernels(rows: int, gigabytes: float) -> list[dict]:
 
     for m in mods:  # one compiled graph per weight shape, shared by every copy (as the decoder layers do)
         m.compile(fullgraph=True)
-    record("int8 inductor GEMV (compiled Int8Linear, fp32 act.)", mods, sum(m.weight.numel() for m in mods),
-           lambda: [m(x32[m.in_features]) for m in mods])
+    # both forms of the GEMV: over int8 (what AVX-512 machines run) and over packed words (AVX2 machines)
+    machine_packs = mods[0].packed is not None
+    for packed in (machine_packs, not machine_packs):
+        for m in mods:
+            if packed:
+                m.pack_words()
+            else:
+                m.packed = None
+        torch._dynamo.reset()
+        name = "over packed 32-bit words" if packed else "over int8"
+        record(f"int8 inductor GEMV {name} (compiled Int8Linear, fp32 act.){'' if packed == machine_packs else ' *'}",
+               mods, sum(m.weight.numel() for m in mods), lambda: [m(x32[m.in_features]) for m in mods])
     return out
 
 

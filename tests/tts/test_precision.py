@@ -23,6 +23,7 @@ from tts.codec.layers import CausalConv1d, CausalTransConv1d
 from tts.engine.loader import load_engine, warm_up
 from tts.engine.precision import choose_precision, default_dtype
 from tts.model import cpu_isa
+from tts.model.gemv import pack_words, unpack_words
 from tts.model.layers import DecoderLayer
 from tts.model.quantized import Int8Linear, fuse_projections, quantize_linears, quantize_per_channel
 
@@ -43,13 +44,15 @@ def test_the_default_dtype_is_float32_on_a_cpu_and_bfloat16_on_cuda():
     assert default_dtype("float32", torch.device("cuda")) == "float32"  # an explicit choice is kept
 
 
-@pytest.mark.skipif(cpu_isa.detect().vector != "AVX512", reason="auto is int8 only with AVX-512")
+@pytest.mark.skipif(cpu_isa.detect().vector == "DEFAULT", reason="auto is int8 only with AVX2 or AVX-512")
 def test_auto_on_a_cpu_is_int8_with_a_compiled_step_and_float16_codec_convolutions_only_where_native():
     p = choose_precision(quantization="auto", dtype="bfloat16", codec_dtype="bfloat16")
-    codec = "float16" if cpu_isa.detect().avx512_fp16 else "float32"
+    isa = cpu_isa.detect()
+    codec = "float16" if isa.avx512_fp16 else "float32"
     assert (p.talker, p.code_predictor, p.codec, p.activations, p.compile_step) == (
         "int8", "int8", codec, "float32", True)
-    assert p.prompt_copies == cpu_isa.detect().native_bf16  # bf16 prompt GEMMs only where bf16 is native
+    # prompt copies: bf16 where bf16 is native, float32 on AVX2 (where widening int8 costs most), none otherwise
+    assert p.prompt_copies == (isa.native_bf16 or isa.vector == "AVX2")
     assert p.machine  # the instruction sets it was chosen for are named
 
 
@@ -65,18 +68,20 @@ def test_avx512_extensions_count_only_while_torch_dispatches_avx512():
 
 def test_aten_cpu_capability_avx2_gives_the_avx2_choice():
     """The switch the AVX2 benchmarks use (docs/benchmarks.md): a fresh process capped at AVX2 sees no AVX-512
-    extension, and `auto` there is the exact float32 reference (the AVX2 int8 GEMV is slower than float32)."""
+    extension, and `auto` there is int8 over packed 32-bit words (the AVX2 GEMV) with a float32 codec."""
     if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
         pytest.skip("not an x86 CPU with AVX2")
-    code = ("from tts.engine.precision import choose_precision; from tts.model import gemv; "
+    code = ("import torch; from torch import nn; from tts.engine.precision import choose_precision; "
+            "from tts.model import gemv; from tts.model.quantized import Int8Linear; "
             "p = choose_precision(quantization='auto'); "
-            "print(p.machine, p.talker, p.code_predictor, p.codec, p.compile_step, p.exact, "
+            "packed = Int8Linear.from_linear(nn.Linear(64, 8), torch.float32).packed is not None; "
+            "print(p.machine, p.talker, p.code_predictor, p.codec, p.compile_step, p.prompt_copies, packed, "
             "gemv.GEMV_ACCUMULATORS, sep='|')")
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     machine, *choice = out.strip().split("|")
     assert machine.split(" + ")[0] == "AVX2" and "AVX512" not in machine and "AMX" not in machine
-    assert choice == ["float32", "float32", "float32", "False", "True", "4"]
+    assert choice == ["int8", "int8", "float32", "True", "True", "True", "4"]  # float32 prompt copies
 
 
 def test_unknown_modes_are_refused():
@@ -108,16 +113,37 @@ def test_a_kept_prompt_copy_gives_a_prompt_the_same_bits_as_widening_each_time()
     q = Int8Linear.from_linear(nn.Linear(64, 48, bias=True), torch.float32)
     x = torch.randn(1, 9, 64)
     widened = q(x)
-    assert q.keep_prompt_copy() and q.prompt_weight.dtype == torch.bfloat16
+    assert q.keep_prompt_copy(torch.float32).dtype == torch.bfloat16 and q.prompt_weight.dtype == torch.bfloat16
     assert torch.equal(q(x), widened)
     assert "prompt_weight" not in q.state_dict()  # made at load, never saved
 
 
-def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four():
-    """One row's outputs are summed in more channel blocks (accumulators) than four rows': the same bits."""
+def test_packed_words_hold_every_int8_value_in_its_place():
+    q = torch.arange(-128, 128, dtype=torch.int8).roll(7).view(4, 64)  # every value, at every byte position
+    packed = pack_words(q)
+    assert packed.dtype == torch.float32 and packed.shape == (4, 16)
+    assert torch.equal(torch.cat([w.to(torch.int8) for w in unpack_words(packed)], dim=1), q)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        pack_words(q[:, :63])
+    lin = Int8Linear.from_linear(nn.Linear(66, 8), torch.float32)
+    assert not lin.pack_words() and lin.packed is None  # an input size the words cannot tile: the plain GEMV
+    lin = Int8Linear.from_linear(nn.Linear(64, 8), torch.float32)
+    assert lin.pack_words() and "packed" not in lin.state_dict()
+    # compiled prompt chunks widen the weight from the words: the same values as the int8 weight's
+    assert torch.equal(torch.compile(lin.widened, fullgraph=True)(torch.float32), lin.weight.float())
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["int8", "words"])
+def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four(packed):
+    """One row's outputs are summed in more channel blocks (accumulators) than four rows': the same bits, with
+    int8 loads (AVX-512) and with the packed words (AVX2), whichever this machine would choose."""
     from tts.engine.runner import REGION_OPTIONS
 
     lin = Int8Linear.from_linear(nn.Linear(256, 96, bias=True), torch.float32)
+    if packed:
+        assert lin.pack_words()
+    else:
+        lin.packed = None
     compiled = torch.compile(lin, fullgraph=True, options=REGION_OPTIONS)
     x = torch.randn(4, 1, 256)
     with torch.inference_mode():
@@ -126,16 +152,24 @@ def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four()
     torch.testing.assert_close(among_four, lin(x), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("rows,tokens", [(1, 1), (4, 1), (2, 9)])
-def test_fused_projections_give_each_output_the_bits_of_its_own_layer(rows, tokens):
-    """q, k, v (and gate, up) as one int8 product: compiled decode rows (the GEMV) and prompt chunks (eager,
-    a bf16 GEMM where the CPU has native bf16) give every output the bits its own layer gave."""
+@pytest.mark.parametrize("rows,tokens,packed", [(1, 1, False), (4, 1, False), (1, 1, True), (4, 1, True),
+                                                (2, 9, False)])
+def test_fused_projections_give_each_output_the_bits_of_its_own_layer(rows, tokens, packed):
+    """q, k, v (and gate, up) as one int8 product: compiled decode rows (the GEMV over int8 or over packed
+    words) and prompt chunks (eager, a bf16 GEMM where the CPU has native bf16) give every output the bits its
+    own layer gave."""
     from tts.engine.runner import REGION_OPTIONS
 
     dims = DecoderDims(hidden_size=64, intermediate_size=96, num_layers=1, num_heads=4, num_kv_heads=2,
                        head_dim=16, rms_norm_eps=1e-6, rope_theta=1e6)
     layer = DecoderLayer(dims)
     quantize_linears(layer, torch.float32)
+    for m in layer.modules():
+        if isinstance(m, Int8Linear):
+            if packed:
+                m.pack_words()
+            else:
+                m.packed = None
     x = torch.randn(rows, tokens, dims.hidden_size)
 
     def products(x):
@@ -145,6 +179,7 @@ def test_fused_projections_give_each_output_the_bits_of_its_own_layer(rows, toke
     with torch.inference_mode():
         separate = run(x)
         assert fuse_projections(layer) == 2 and layer.self_attn.q_proj is None and layer.mlp.up_proj is None
+        assert (layer.self_attn.qkv_proj.packed is not None) == packed  # the fused layer keeps its parts' kernel
         fused = run(x)
     exact = tokens == 1 or cpu_isa.detect().native_bf16  # MKL's float32 GEMM may round a column by its width
     for a, b in zip(separate, fused, strict=True):

@@ -77,7 +77,7 @@ def load_engine(model: str | CheckpointLocation, *, device: str = "cpu", dtype: 
 def quantize_components(acoustic: Qwen3TTSModel, precision: Precision) -> None:
     """Store the linear weights of the talker and/or code predictor as int8, as `precision` says (from the
     float weights just loaded: no separate files). Embeddings, norms and the text projection (prompt only)
-    stay in the activation dtype. With `prompt_copies` the talker's int8 layers also keep the bf16 copies its
+    stay in the activation dtype. With `prompt_copies` the talker's int8 layers also keep the widened copies its
     prompt chunks multiply with (the code predictor never runs a prompt chunk). Each layer's q, k, v and its
     gate, up become one int8 product (`fuse_projections`: the same bits, fewer loops)."""
     dtype, talker = precision.activation_dtype, acoustic.talker
@@ -87,8 +87,9 @@ def quantize_components(acoustic: Qwen3TTSModel, precision: Precision) -> None:
         if precision.prompt_copies:
             layers = [m for name, m in talker.named_modules()
                       if isinstance(m, Int8Linear) and not name.startswith("code_predictor")]
-            kept = [m.prompt_weight for m in layers if m.keep_prompt_copy()]
-            log.info("talker keeps bfloat16 copies of %d int8 weights for prompt chunks (%.0f MB)", len(kept),
+            kept = [m.keep_prompt_copy(dtype) for m in layers]
+            log.info("talker keeps %s copies of %d int8 weights for prompt chunks (%.0f MB)",
+                     str(kept[0].dtype).removeprefix("torch."), len(kept),
                      sum(w.numel() * w.element_size() for w in kept) / 1e6)
     if precision.code_predictor == "int8":
         quantize_linears(talker.code_predictor, dtype)

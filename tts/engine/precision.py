@@ -13,9 +13,9 @@ the official code). `auto` chooses every component for the detected machine, fro
 (`make quality-gate`, docs/benchmarks.md) passed and what the kernel benchmarks (benchmarks/kernels.py) found
 faster than float32 there:
 - talker and code predictor: int8 weights with float32 activations, and the decode step compiled: the int8
-  kernel is inductor's generated GEMV (AVX-512 or AVX2 code, whichever the CPU has), which streams a quarter
-  of float32's bytes. Uncompiled, int8 weights go through a widening GEMM that is no faster than float32, so
-  `auto` always compiles (cold: minutes on 2 cores; inductor's on-disk cache makes later starts take seconds).
+  kernel is inductor's generated GEMV (AVX-512 code over int8, or AVX2 code over packed words, below), which
+  streams a quarter of float32's bytes. Uncompiled, int8 weights go through a widening GEMM that is no faster
+  than float32, so `auto` always compiles (cold: minutes on 2 cores; inductor's on-disk cache makes later starts take seconds).
   Where the CPU has native bf16, the talker also keeps bfloat16 copies of its int8 weights for prompt chunks
   (`prompt_copies`): a prompt then skips widening every layer's weights (0.6B model, the benchmark prompt:
   prefill ~250 -> ~180 ms in A/B runs) for 0.9 GB more memory (the same bits: the copies hold the widening's
@@ -30,11 +30,14 @@ faster than float32 there:
   pre-transformer, the upsampling stages, the first decoder block) run through the same compiled GEMV as the
   int8 layers instead of MKL's GEMM, which streams them far below bandwidth on AMD Zen
   (`CodecDecoder.use_compiled_gemv`).
-Without AVX-512 (an AVX2-only CPU, or torch capped with `ATEN_CPU_CAPABILITY=avx2`) `auto` is the exact
-float32 reference: inductor's AVX2 code loads 8 int8 weights at a time through a scalar copy (ATen's AVX2
-`Vectorized<int8_t>::loadu` with a partial count), so the int8 GEMV streams ~3 GB/s: talker + predictor took
-519 ms per frame against float32's 482 ms, 597 vs 563 ms with the codec (measured under that cap on an EPYC
-Zen 5; docs/benchmarks.md).
+Without AVX-512 (an AVX2-only CPU, or torch capped with `ATEN_CPU_CAPABILITY=avx2`) the int8 weights are also
+kept as 32-bit words (tts/model/gemv.py, `pack_words`): inductor's AVX2 code loads int8 (and int32) vectors
+through a stack copy, so the plain int8 GEMV streams ~2-3 GB/s there and was slower than float32 (519 vs 482
+ms per frame for talker + predictor, under that cap on an EPYC Zen 5), while the words load as float vectors
+and stream like float32's weights: a quarter of the bytes (docs/benchmarks.md, tenth series). The talker's
+prompt copies are float32 there (bf16 is emulated without native units; widening every layer's int8 weights
+per prompt cost ~40 % of a float32 prefill: 0.6B, 919 vs 643 ms), 1.8 GB for the 0.6B model, and the codec
+stays float32. Without even AVX2, `auto` is the exact float32 reference.
 On CUDA, `auto` is bfloat16 everywhere but the codec (float32).
 """
 
@@ -68,7 +71,7 @@ class Precision:
     reason: str  # why: the flags as given, or what `auto` saw
     quantization: str = "none"  # the mode asked for: none | int8 | auto
     compile_step: bool = False  # the loader compiles the decode step (auto on a CPU: the int8 kernel needs it)
-    prompt_copies: bool = False  # the int8 talker keeps bf16 copies of its weights for prompt chunks (auto, AMX)
+    prompt_copies: bool = False  # the int8 talker keeps widened copies of its weights for prompt chunks (auto)
 
     @property
     def activation_dtype(self) -> torch.dtype:
@@ -85,7 +88,8 @@ class Precision:
         return self.talker == self.code_predictor == self.codec == "float32"
 
     def describe(self) -> str:
-        copies = ", bfloat16 copies for prompts" if self.prompt_copies else ""
+        widened = "bfloat16" if cpu_isa.detect().native_bf16 else self.activations
+        copies = f", {widened} copies for prompts" if self.prompt_copies else ""
         gemv = " (few-row float32 products as compiled GEMVs)" if self.compile_step else ""
         return (f"talker {self.talker}{copies}, code predictor {self.code_predictor}, codec {self.codec}{gemv} "
                 f"(activations {self.activations}; {self.reason}; {self.machine})")
@@ -111,9 +115,13 @@ def choose_precision(*, dtype: str = "auto", codec_dtype: str = "float32", quant
     if device.type == "cuda":
         return Precision("bfloat16", "bfloat16", "float32", "bfloat16", machine, "auto: CUDA", quantization)
     isa = cpu_isa.detect()
-    if isa.vector != "AVX512":
-        return Precision("float32", "float32", "float32", "float32", machine, "auto: float32 (without AVX-512 "
-                         "inductor's int8 GEMV is slower than float32)", quantization)
+    if isa.vector == "DEFAULT":
+        return Precision("float32", "float32", "float32", "float32", machine, "auto: float32 (no AVX2 for the "
+                         "int8 GEMV)", quantization)
+    if isa.vector == "AVX2":
+        return Precision("int8", "int8", "float32", "float32", machine, "auto: int8 GEMV over 32-bit words "
+                         "from inductor in the compiled step (AVX2), float32 copies for prompts, float32 codec",
+                         quantization, compile_step=True, prompt_copies=True)
     codec, why = ("float16", "float16 codec GEMM convolutions (AVX512-FP16)") if isa.avx512_fp16 else (
         "float32", "float32 codec (no native float16; bf16 fails the 40 dB gate)")
     return Precision("int8", "int8", codec, "float32", machine,

@@ -35,9 +35,8 @@ from tts.model import cpu_isa
 # 0.6B decoder layer on 2 AVX-512 cores took 1.56 / 1.26 / 0.99 ms with one / four / eight at 1 row, and
 # 2.75 / 2.83 / 1.68 ms at 4 rows, where four meant one per row (benchmarks/kernels.py --layers,
 # docs/benchmarks.md "Kernels"; sixteen was no better than eight). AVX-512 has 32 vector registers for 8
-# accumulators and their operands; AVX2's 16 would spill, so it keeps 4 (AVX2 code measured under
-# ATEN_CPU_CAPABILITY=avx2 is bound by its int8 loads instead: 1 / 4 / 8 within 15 % of each other, and `auto`
-# uses no int8 there, tts/engine/precision.py).
+# accumulators and their operands; AVX2's 16 would spill, so it keeps 4 (the packed-word GEMV below, 3072 x
+# 1024 on 2 AVX2 cores: 0.30 / 0.23 / 0.26 / 0.30 ms at one row with 1 / 2 / 4 / 8, ~0.5 ms at 4 rows for all).
 # Each output's own sum is unchanged, so a row gets the same bits whatever the blocks or the row count.
 GEMV_ACCUMULATORS = 8 if cpu_isa.detect().vector == "AVX512" else 4
 # Float weights: up to this many rows the GEMV beats MKL's GEMM (a 1536 x 12288 weight on Zen 5 at 8 rows: 5.3
@@ -46,16 +45,64 @@ GEMV_ACCUMULATORS = 8 if cpu_isa.detect().vector == "AVX512" else 4
 FLOAT_GEMV_MAX_ROWS = 8
 
 
+def _channel_blocks(out: int, rows: int) -> list[slice]:
+    """The output channels cut into equal blocks, one sum each (see GEMV_ACCUMULATORS)."""
+    chunks = max(1, GEMV_ACCUMULATORS // rows)
+    chunks = chunks if out % chunks == 0 else 1
+    part = out // chunks
+    return [slice(c * part, (c + 1) * part) for c in range(chunks)]
+
+
 def gemv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """x [rows, in] @ weight [out, in]^T in float32 (weight widened to x's dtype), written for inductor: one
     multiply-and-sum over `in` per row and channel block (see GEMV_ACCUMULATORS)."""
     w = weight.to(x.dtype)
-    out, rows = weight.shape[0], x.shape[0]
-    chunks = max(1, GEMV_ACCUMULATORS // rows)
-    chunks = chunks if out % chunks == 0 else 1
-    part = out // chunks
-    return torch.stack([torch.cat([(x[r] * w[c * part:(c + 1) * part]).sum(-1, dtype=torch.float32)
-                                   for c in range(chunks)]) for r in range(rows)])
+    blocks = _channel_blocks(weight.shape[0], x.shape[0])
+    return torch.stack([torch.cat([(x[r] * w[b]).sum(-1, dtype=torch.float32) for b in blocks])
+                        for r in range(x.shape[0])])
+
+
+# int8 weights as 32-bit words, for AVX2. ATen's AVX2 `Vectorized<int8_t>` and `Vectorized<int32_t>` load a
+# partial or counted vector through a zeroed stack buffer and memcpy, and inductor always passes the count: the
+# plain int8 GEMV streams ~2 GB/s there, slower than float32's MKL. Its `Vectorized<float>` load takes the
+# plain `_mm256_loadu_ps` when the count is a whole vector. So the AVX2 GEMV reads four int8 weights per 32-bit
+# word from a float32 tensor (the words' bits; no float arithmetic touches them), reinterprets them as int32 in
+# registers and takes each byte out with two shifts (left to the top, arithmetic right: the sign comes with
+# it). Word j of a channel holds the weights at j, j + in/4, j + in/2 and j + 3in/4 (bytes 0..3), so the four
+# bytes multiply four contiguous quarters of the activations, each loaded whole too. 3072 x 1024 at one row on
+# 2 cores of an AVX2-only AMD EPYC: 0.26 ms (12 GB/s) against MKL's float32 0.99 ms and the plain int8 GEMV's
+# 1.9 ms (benchmarks/kernels.py, docs/benchmarks.md).
+WORD_BYTES = 4
+
+
+def pack_words(weight: torch.Tensor) -> torch.Tensor:
+    """int8 [out, in] (in divisible by 4) -> the packed words as float32 [out, in/4] (see above)."""
+    out, k = weight.shape
+    if k % WORD_BYTES:
+        raise ValueError(f"packing needs an input size divisible by {WORD_BYTES}, got {k}")
+    quarters = weight.view(out, WORD_BYTES, k // WORD_BYTES).to(torch.int32) & 0xFF
+    words = quarters[:, 0] | (quarters[:, 1] << 8) | (quarters[:, 2] << 16) | (quarters[:, 3] << 24)
+    return words.contiguous().view(torch.float32)
+
+
+def unpack_words(packed: torch.Tensor) -> list[torch.Tensor]:
+    """The four int8 quarters of the packed weights, each [out, in/4], as int32 (traced: shifts in registers)."""
+    words = packed.view(torch.int32)
+    return [(words << (24 - 8 * b)) >> 24 for b in range(WORD_BYTES)]
+
+
+def packed_gemv(x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+    """`gemv` over weights packed by `pack_words`: x [rows, in] @ weight^T in float32."""
+    rows = x.shape[0]
+    quarters = [q.to(x.dtype) for q in unpack_words(packed)]
+    xq = x.view(rows, WORD_BYTES, packed.shape[1])
+    blocks = _channel_blocks(packed.shape[0], rows)
+
+    def block_sum(r: int, b: slice) -> torch.Tensor:
+        terms = [xq[r, i] * quarters[i][b] for i in range(WORD_BYTES)]
+        return (terms[0] + terms[1] + terms[2] + terms[3]).sum(-1, dtype=torch.float32)
+
+    return torch.stack([torch.cat([block_sum(r, b) for b in blocks]) for r in range(rows)])
 
 
 Product = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

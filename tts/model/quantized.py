@@ -8,18 +8,21 @@ q = round(w / scale) in [-127, 127], so y = (x @ q^T) * scale (+ bias).
 Two kernels, chosen by where the layer runs:
 - inside a compiled decode step (`torch.compile`, inductor's CPU codegen) the product is tts/model/gemv.py's
   GEMV: the int8 bytes are read once, widened in registers, nothing is materialised, and a row's result does
-  not depend on its neighbours (the batching guarantee). PyTorch's own
+  not depend on its neighbours (the batching guarantee). On CPUs without AVX-512 it reads the same weights
+  packed four to a 32-bit word (`pack_words`), the form inductor's AVX2 code loads at full speed. PyTorch's own
   `_weight_int8pack_mm` is not used: with float32 activations it is scalar (~2.7 GB/s), and it is fast only
   with bfloat16 activations, which rounds every layer's input (benchmarks/kernels.py measures it).
 - eagerly the weight is widened and multiplied with a GEMM, then scaled. Prompt chunks (more than two
   tokens per row: compute-bound) widen to bfloat16 where the CPU has native bf16 (AMX/AVX512-BF16: oneDNN's
   bf16 GEMM, ~4x the float32 GEMM at 32 rows on this project's Xeon; int8 values are exact in bf16, only the
-  activations round); otherwise, and always for decode rows, to the activation dtype. An uncompiled int8 step
+  activations round); otherwise, and always for decode rows, to the activation dtype (decode rows through
+  a transposed copy, for MKL's row invariance). An uncompiled int8 step
   is therefore no faster than float32 for one row; the fast path is the compiled step.
   Widening a layer's weights costs over a quarter of a prompt chunk's time (61 tokens through one 0.6B layer:
   2.7 of 9.6 ms, eager; a whole prompt through the 0.6B talker: ~250 ms, ~180 ms from kept copies;
-  docs/benchmarks.md), so a layer can keep its bfloat16 copy (`keep_prompt_copy`: twice the int8 bytes more
-  memory). The copy holds the same values the widening makes, so prompts give the same bits either way.
+  docs/benchmarks.md), so a layer can keep its widened copy (`keep_prompt_copy`: bfloat16, twice the int8
+  bytes more memory; float32 on CPUs without native bf16, four times). The copy holds the same values the
+  widening makes, so prompts give the same bits either way.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tts.model import cpu_isa
-from tts.model.gemv import gemv
+from tts.model.gemv import WORD_BYTES, gemv, pack_words, packed_gemv, unpack_words
 from tts.model.layers import MLP, Attention
 
 # The multiply-and-sum form is unrolled per row (static Python loop in the traced graph), so it is meant for the
@@ -67,8 +70,12 @@ class Int8Linear(nn.Module):
         self.register_buffer("scale", scale)
         self.register_buffer("bias", bias)
         self.register_buffer("prompt_weight", None, persistent=False)  # see keep_prompt_copy
-        on_bf16_units = weight.device.type == "cuda" or (weight.device.type == "cpu" and cpu_isa.detect().native_bf16)
+        self.register_buffer("packed", None, persistent=False)  # see pack_words
+        on_cpu = weight.device.type == "cpu"
+        on_bf16_units = weight.device.type == "cuda" or (on_cpu and cpu_isa.detect().native_bf16)
         self.prompt_gemm_dtype = torch.bfloat16 if on_bf16_units else None
+        if on_cpu and cpu_isa.detect().vector != "AVX512":
+            self.pack_words()
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, dtype: torch.dtype) -> Int8Linear:
@@ -77,23 +84,43 @@ class Int8Linear(nn.Module):
         bias = linear.bias.detach().to(dtype) if linear.bias is not None else None
         return cls(q, scale, bias)
 
-    def keep_prompt_copy(self) -> bool:
-        """Keep the weight widened to the prompt GEMM's dtype, so prompt chunks skip the widening; returns
-        whether there is such a GEMM (a CPU without native bf16 widens to the activations, nothing to keep)."""
-        if self.prompt_gemm_dtype is None:
+    def keep_prompt_copy(self, activations: torch.dtype) -> torch.Tensor:
+        """Keep the weight widened to the prompt GEMM's dtype (bf16 where native, else the activations'), so
+        prompt chunks skip the widening; returns the copy."""
+        self.prompt_weight = self.weight.to(self.prompt_gemm_dtype or activations)
+        return self.prompt_weight
+
+    def pack_words(self) -> bool:
+        """Give the compiled GEMV the weights as 32-bit words (tts/model/gemv.py, `pack_words`: the AVX2 kernel;
+        done at construction on CPUs without AVX-512); returns whether the input size allows it. The int8
+        `weight` stays for the eager products (prompts), so the packed copy costs the int8 bytes again."""
+        if self.in_features % WORD_BYTES:
             return False
-        self.prompt_weight = self.weight.to(self.prompt_gemm_dtype)
+        self.packed = pack_words(self.weight)
         return True
+
+    def widened(self, dtype: torch.dtype) -> torch.Tensor:
+        """The int8 weight as `dtype` [out, in]. Compiled with packed words, from the words: inductor's AVX2 code
+        would read the int8 weight through its slow int8 loads (see pack_words), the words it loads whole."""
+        if self.packed is not None and torch.compiler.is_compiling():
+            return torch.cat(unpack_words(self.packed), dim=1).to(dtype)
+        return self.weight.to(dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // x.shape[-1]
         # Decode steps carry at most 2 tokens per row (the predictor's first pass); prompt chunks carry more.
         prompt = x.dim() > 2 and x.shape[-2] > 2
         if torch.compiler.is_compiling() and not prompt and rows <= REDUCTION_MAX_ROWS:
-            y = gemv(x.reshape(rows, x.shape[-1]), self.weight).view(*x.shape[:-1], self.out_features)
-        elif prompt and self.prompt_gemm_dtype is not None:
-            gemm = self.prompt_gemm_dtype
-            w = self.prompt_weight if self.prompt_weight is not None else self.weight.to(gemm)
+            x2 = x.reshape(rows, x.shape[-1])
+            y = gemv(x2, self.weight) if self.packed is None else packed_gemv(x2, self.packed)
+            y = y.view(*x.shape[:-1], self.out_features)
+        elif prompt:
+            # A chunk's row count follows from its prompt alone (chunk boundaries are fixed), so a prompt needs no
+            # layout that keeps a row's bits across row counts: the weight widens as stored, without the
+            # transposed copy below (a 3072 x 1024 weight at 61 rows on 2 AVX2 cores: ~6-7 vs ~10-14 ms).
+            gemm = self.prompt_gemm_dtype or x.dtype
+            kept = self.prompt_weight is not None and self.prompt_weight.dtype == gemm
+            w = self.prompt_weight if kept else self.widened(gemm)
             y = F.linear(x.to(gemm), w).float()
         else:
             # Widened into the [in, out] row-major layout: with it MKL rounds a row the same way for any row
@@ -132,7 +159,12 @@ def concatenate(linears: list[Int8Linear]) -> Int8Linear:
     vs 0.93-0.94 ms (docs/benchmarks.md)."""
     if any(m.bias is not None for m in linears):
         raise ValueError("concatenate takes layers without bias")  # the talker's and predictor's have none
-    return Int8Linear(torch.cat([m.weight for m in linears]), torch.cat([m.scale for m in linears]), None)
+    fused = Int8Linear(torch.cat([m.weight for m in linears]), torch.cat([m.scale for m in linears]), None)
+    # the kernel its parts had (the machine's choice, or a test's): packing is per output row, so the parts'
+    # words side by side are the fused layer's
+    packed = all(m.packed is not None for m in linears)
+    fused.packed = torch.cat([m.packed for m in linears]) if packed else None
+    return fused
 
 
 def fuse_projections(module: nn.Module) -> int:
