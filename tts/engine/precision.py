@@ -15,7 +15,8 @@ faster than float32 there:
 - talker and code predictor: int8 weights with float32 activations, and the decode step compiled: the int8
   kernel is inductor's generated GEMV (AVX-512 code over int8, or AVX2 code over packed words, below), which
   streams a quarter of float32's bytes. Uncompiled, int8 weights go through a widening GEMM that is no faster
-  than float32, so `auto` always compiles (cold: minutes on 2 cores; inductor's on-disk cache makes later starts take seconds).
+  than float32, so `auto` always compiles (cold: minutes on 2 cores; inductor's on-disk cache makes later
+  starts take seconds).
   Where the CPU has native bf16, the talker also keeps bfloat16 copies of its int8 weights for prompt chunks
   (`prompt_copies`): a prompt then skips widening every layer's weights (0.6B model, the benchmark prompt:
   prefill ~250 -> ~180 ms in A/B runs) for 0.9 GB more memory (the same bits: the copies hold the widening's
@@ -33,11 +34,12 @@ faster than float32 there:
 Without AVX-512 (an AVX2-only CPU, or torch capped with `ATEN_CPU_CAPABILITY=avx2`) the int8 weights are also
 kept as 32-bit words (tts/model/gemv.py, `pack_words`): inductor's AVX2 code loads int8 (and int32) vectors
 through a stack copy, so the plain int8 GEMV streams ~2-3 GB/s there and was slower than float32 (519 vs 482
-ms per frame for talker + predictor, under that cap on an EPYC Zen 5), while the words load as float vectors
-and stream like float32's weights: a quarter of the bytes (docs/benchmarks.md, tenth series). The talker's
-prompt copies are float32 there (bf16 is emulated without native units; widening every layer's int8 weights
-per prompt cost ~40 % of a float32 prefill: 0.6B, 919 vs 643 ms), 1.8 GB for the 0.6B model, and the codec
-stays float32. Without even AVX2, `auto` is the exact float32 reference.
+ms per frame for talker + predictor, under that cap on an EPYC Zen 5), while the words load as whole float
+vectors: a 3072 x 1024 product at one row in 0.23-0.36 ms against MKL float32's 0.8-1.2 ms on an AVX2-only
+EPYC, the whole frame 2.4-2.8x faster than float32 (docs/benchmarks.md, tenth series). The talker's prompt copies
+are float32 there (bf16 is emulated without native units; widening every layer's int8 weights per prompt made
+the prefill ~40 % slower than float32's: 0.6B, 919-1271 vs 643-744 ms; with the copies 713 ms), 1.8 GB for the
+0.6B model, and the codec stays float32. Without even AVX2, `auto` is the exact float32 reference.
 On CUDA, `auto` is bfloat16 everywhere but the codec (float32).
 """
 

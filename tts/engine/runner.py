@@ -50,26 +50,9 @@ def compile_regions(model: Qwen3TTSModel) -> int:
     inside = {id(q) for region in regions for q in region.modules()}
     regions += [m for m in talker.modules() if isinstance(m, Int8Linear) and id(m) not in inside]
     for m in regions:
-        if m in talker.model.layers and any(q.packed is not None for q in m.modules() if isinstance(q, Int8Linear)):
-            compile_decode_rows(m)
-        else:
-            m.compile(fullgraph=True, options=REGION_OPTIONS)
+        m.compile(fullgraph=True, options=REGION_OPTIONS)
     model.choose = torch.compile(model.choose, fullgraph=True, options=REGION_OPTIONS)
     return len(regions) + 1
-
-
-def compile_decode_rows(layer: torch.nn.Module) -> None:
-    """Compile a talker layer for decode rows only; its prompt chunks (more than 2 tokens) run eagerly. With
-    int8 weights packed into words (CPUs without AVX-512) a compiled prompt chunk widens each weight in
-    inductor's code, slower than ATen's eager widening before the same MKL GEMM: a 0.6B layer at 61 tokens on 2
-    AVX2 cores took 36-39 ms compiled, 28-30 eager (ad-hoc script)."""
-    compiled = torch.compile(layer.forward, fullgraph=True, options=REGION_OPTIONS)
-    eager = layer.forward
-
-    def forward(x: torch.Tensor, *args) -> torch.Tensor:
-        return eager(x, *args) if x.shape[1] > 2 else compiled(x, *args)
-
-    layer.forward = forward
 
 
 # The codec's GEMV compiles once per (rows, in, out) it meets: ~10 shapes per slot count for the 12 Hz codec, all

@@ -15,9 +15,9 @@ Two kernels, chosen by where the layer runs:
 - eagerly the weight is widened and multiplied with a GEMM, then scaled. Prompt chunks (more than two
   tokens per row: compute-bound) widen to bfloat16 where the CPU has native bf16 (AMX/AVX512-BF16: oneDNN's
   bf16 GEMM, ~4x the float32 GEMM at 32 rows on this project's Xeon; int8 values are exact in bf16, only the
-  activations round); otherwise, and always for decode rows, to the activation dtype (decode rows through
-  a transposed copy, for MKL's row invariance). An uncompiled int8 step
-  is therefore no faster than float32 for one row; the fast path is the compiled step.
+  activations round); otherwise, and always for decode rows, to the activation dtype (decode rows through a
+  transposed copy, for MKL's row invariance). An uncompiled int8 step is therefore no faster than float32 for
+  one row; the fast path is the compiled step.
   Widening a layer's weights costs over a quarter of a prompt chunk's time (61 tokens through one 0.6B layer:
   2.7 of 9.6 ms, eager; a whole prompt through the 0.6B talker: ~250 ms, ~180 ms from kept copies;
   docs/benchmarks.md), so a layer can keep its widened copy (`keep_prompt_copy`: bfloat16, twice the int8
@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tts.model import cpu_isa
-from tts.model.gemv import WORD_BYTES, gemv, pack_words, packed_gemv, unpack_words
+from tts.model.gemv import WORD_BYTES, gemv, pack_words, packed_gemv
 from tts.model.layers import MLP, Attention
 
 # The multiply-and-sum form is unrolled per row (static Python loop in the traced graph), so it is meant for the
@@ -99,13 +99,6 @@ class Int8Linear(nn.Module):
         self.packed = pack_words(self.weight)
         return True
 
-    def widened(self, dtype: torch.dtype) -> torch.Tensor:
-        """The int8 weight as `dtype` [out, in]. Compiled with packed words, from the words: inductor's AVX2 code
-        would read the int8 weight through its slow int8 loads (see pack_words), the words it loads whole."""
-        if self.packed is not None and torch.compiler.is_compiling():
-            return torch.cat(unpack_words(self.packed), dim=1).to(dtype)
-        return self.weight.to(dtype)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // x.shape[-1]
         # Decode steps carry at most 2 tokens per row (the predictor's first pass); prompt chunks carry more.
@@ -120,7 +113,7 @@ class Int8Linear(nn.Module):
             # transposed copy below (a 3072 x 1024 weight at 61 rows on 2 AVX2 cores: ~6-7 vs ~10-14 ms).
             gemm = self.prompt_gemm_dtype or x.dtype
             kept = self.prompt_weight is not None and self.prompt_weight.dtype == gemm
-            w = self.prompt_weight if kept else self.widened(gemm)
+            w = self.prompt_weight if kept else self.weight.to(gemm)
             y = F.linear(x.to(gemm), w).float()
         else:
             # Widened into the [in, out] row-major layout: with it MKL rounds a row the same way for any row
