@@ -86,10 +86,7 @@ def kernels(rows: int, gigabytes: float) -> list[dict]:
     machine_packs = mods[0].packed is not None
     for packed in (machine_packs, not machine_packs):
         for m in mods:
-            if packed:
-                m.pack_words()
-            else:
-                m.packed = None
+            m.use_words(packed)
         torch._dynamo.reset()
         name = "over packed 32-bit words" if packed else "over int8"
         record(f"int8 inductor GEMV {name} (compiled Int8Linear, fp32 act.){'' if packed == machine_packs else ' *'}",

@@ -126,9 +126,10 @@ def test_packed_words_hold_every_int8_value_in_its_place():
     with pytest.raises(ValueError, match="divisible by 4"):
         pack_words(q[:, :63])
     lin = Int8Linear.from_linear(nn.Linear(66, 8), torch.float32)
-    assert not lin.pack_words() and lin.packed is None  # an input size the words cannot tile: the plain GEMV
+    assert not lin.use_words() and lin.packed is None  # an input size the words cannot tile: the plain GEMV
     lin = Int8Linear.from_linear(nn.Linear(64, 8), torch.float32)
-    assert lin.pack_words() and "packed" not in lin.state_dict()
+    assert lin.use_words() and "packed" not in lin.state_dict()
+    assert not lin.use_words(False) and lin.packed is None
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["int8", "words"])
@@ -138,10 +139,7 @@ def test_the_compiled_int8_gemv_gives_a_row_the_same_bits_alone_and_among_four(p
     from tts.engine.runner import REGION_OPTIONS
 
     lin = Int8Linear.from_linear(nn.Linear(256, 96, bias=True), torch.float32)
-    if packed:
-        assert lin.pack_words()
-    else:
-        lin.packed = None
+    assert lin.use_words(packed) == packed
     compiled = torch.compile(lin, fullgraph=True, options=REGION_OPTIONS)
     x = torch.randn(4, 1, 256)
     with torch.inference_mode():
@@ -164,10 +162,7 @@ def test_fused_projections_give_each_output_the_bits_of_its_own_layer(rows, toke
     quantize_linears(layer, torch.float32)
     for m in layer.modules():
         if isinstance(m, Int8Linear):
-            if packed:
-                m.pack_words()
-            else:
-                m.packed = None
+            m.use_words(packed)
     x = torch.randn(rows, tokens, dims.hidden_size)
 
     def products(x):

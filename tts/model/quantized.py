@@ -70,12 +70,12 @@ class Int8Linear(nn.Module):
         self.register_buffer("scale", scale)
         self.register_buffer("bias", bias)
         self.register_buffer("prompt_weight", None, persistent=False)  # see keep_prompt_copy
-        self.register_buffer("packed", None, persistent=False)  # see pack_words
+        self.register_buffer("packed", None, persistent=False)  # see use_words
         on_cpu = weight.device.type == "cpu"
         on_bf16_units = weight.device.type == "cuda" or (on_cpu and cpu_isa.detect().native_bf16)
         self.prompt_gemm_dtype = torch.bfloat16 if on_bf16_units else None
         if on_cpu and cpu_isa.detect().vector != "AVX512":
-            self.pack_words()
+            self.use_words()
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, dtype: torch.dtype) -> Int8Linear:
@@ -90,14 +90,13 @@ class Int8Linear(nn.Module):
         self.prompt_weight = self.weight.to(self.prompt_gemm_dtype or activations)
         return self.prompt_weight
 
-    def pack_words(self) -> bool:
+    def use_words(self, on: bool = True) -> bool:
         """Give the compiled GEMV the weights as 32-bit words (tts/model/gemv.py, `pack_words`: the AVX2 kernel;
-        done at construction on CPUs without AVX-512); returns whether the input size allows it. The int8
-        `weight` stays for the eager products (prompts), so the packed copy costs the int8 bytes again."""
-        if self.in_features % WORD_BYTES:
-            return False
-        self.packed = pack_words(self.weight)
-        return True
+        on at construction on CPUs without AVX-512), or take them away (`on=False`: the int8 GEMV); returns
+        whether the words are in use (the input size must allow them). The int8 `weight` stays for the eager
+        products, so the words cost the int8 bytes again."""
+        self.packed = pack_words(self.weight) if on and self.in_features % WORD_BYTES == 0 else None
+        return self.packed is not None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // x.shape[-1]
